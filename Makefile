@@ -1,0 +1,51 @@
+# autostack.wordpress: the two commands are `make up` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOP := $(CURDIR)
+VENV := $(TOP)/.venv
+LOCALCLOUD_PORT ?= 4575
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(TOP)/ansible.cfg
+# The local cloud's endpoint reaches modules, lookups and our own boto3 code alike.
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:$(LOCALCLOUD_PORT)
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_DEFAULT_REGION ?= eu-west-1
+export LOCALCLOUD_PORT
+
+LOCALCLOUD := $(VENV)/bin/python tools/localcloud/localcloud.py
+
+.PHONY: help setup localcloud up down test lint sanity unit integration molecule
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## Virtualenv, collections, collection link, Docker engine (idempotent)
+	@tools/setup.sh
+
+localcloud: setup ## Start the local cloud (AWS API emulator on loopback)
+	@$(LOCALCLOUD) start
+
+up: localcloud ## Set up, start the local cloud and build the stack (site.yml)
+	ansible-playbook site.yml
+	@echo "Stack outputs: outputs/$$(ansible-inventory --host localhost 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("autostack_stack_name","wordpress"))').json"
+
+down: setup ## Destroy the stack and stop the local cloud
+	@if $(LOCALCLOUD) status >/dev/null; then ansible-playbook playbooks/destroy.yml; fi
+	@$(LOCALCLOUD) stop
+
+test: localcloud ## Set up, then run the whole test suite (what CI runs)
+	tools/test.sh
+
+lint: setup ## yamllint and ansible-lint (production profile)
+	tools/test.sh lint
+
+sanity: setup ## ansible-test sanity from a copy under ansible_collections/autostack/wordpress
+	tools/test.sh sanity
+
+unit: setup ## pytest unit tests (no network)
+	tools/test.sh unit
+
+integration: localcloud ## Emulator fidelity tests and the molecule scenarios (pytest)
+	tools/test.sh integration

@@ -1,0 +1,35 @@
+"""Run the AWS API emulator (moto in server mode) with autostack's fidelity patches.
+
+Started by ``localcloud.py start``; not meant to be run by hand. The patches in
+``patches.py`` restore AWS behaviours that moto lacks and that the collection's
+idempotence or teardown order depend on.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    # Managed policies (AmazonEC2ContainerServiceforEC2Role, ...) exist on AWS; moto
+    # only knows them when asked to load them at start.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+    import patches  # noqa: E402  (needs the environment above)
+
+    patches.apply_all()
+
+    from moto.server import main as moto_main
+
+    moto_main(["--host", args.host, "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+    main()
