@@ -36,7 +36,7 @@ class Emulator:
 
     def _run(self, command):
         return subprocess.run(
-            [sys.executable, LOCALCLOUD, command], env=self.env, capture_output=True, text=True, timeout=90
+            [sys.executable, LOCALCLOUD, command], env=self.env, capture_output=True, text=True, timeout=90, check=False
         )
 
     def start(self):

@@ -4,7 +4,8 @@
 #   2. the pinned tool chain in it (ansible, whose PyPI package carries amazon.aws,
 #      community.aws and community.docker; moto; test tools);
 #   3. this checkout linked as collections/ansible_collections/autostack/wordpress;
-#   4. the Docker engine, installed and started when absent and the machine allows it.
+#   4. the Docker engine and shellcheck, installed when absent and the machine allows it;
+#   5. the Docker engine started when it is not running.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,8 +26,8 @@ find_python() {
   done
   # pyenv's shims refuse to run without a selected version; use its interpreters directly.
   root=$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")
-  for c in $(ls -d "$root"/versions/3.1[2-9]*/bin/python3 /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9] 2>/dev/null | sort -rV); do
-    python_ok "$c" && { echo "$c"; return 0; }
+  for c in $(printf '%s\n' "$root"/versions/3.1[2-9]*/bin/python3 /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9] | sort -rV); do
+    [ -x "$c" ] && python_ok "$c" && { echo "$c"; return 0; }
   done
   return 1
 }
@@ -37,7 +38,10 @@ stamp="$venv/.autostack-$req_sum"
 if [ ! -f "$stamp" ]; then
   py=$(find_python) || die "no Python >= 3.12 found (tried \$PYTHON, python3.13, python3.12, python3, pyenv versions). Install one, or set PYTHON=/path/to/python3.12."
   say "virtualenv on $py ($("$py" --version 2>&1))"
-  [ -x "$venv/bin/python" ] && python_ok "$venv/bin/python" || { rm -rf "$venv"; "$py" -m venv "$venv"; }
+  if ! { [ -x "$venv/bin/python" ] && python_ok "$venv/bin/python"; }; then
+    rm -rf "$venv"
+    "$py" -m venv "$venv"
+  fi
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   say "installing the tool chain (requirements-dev.txt); the first time takes a few minutes"
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
@@ -56,25 +60,41 @@ if [ "$(readlink "$link" 2>/dev/null)" != "../../.." ]; then
   say "linked the checkout as $link"
 fi
 
-# 4. the Docker engine (the image and verify phases need it).
+# ansible-test sanity bootstraps pip in its virtualenvs with a script from a host that is not
+# reachable here; give it an equivalent that uses ensurepip and the package index.
+pip_boot=$("$venv/bin/python" -c 'import re, ansible_test, pathlib; p = pathlib.Path(ansible_test.__file__).parent / "_internal/python_requirements.py"; print(re.search(r"pip=.([0-9.]+).", p.read_text()).group(1))' 2>/dev/null || true)
+if [ -n "$pip_boot" ]; then
+  cache="$HOME/.ansible/test/cache/get_pip_${pip_boot//./_}.py"
+  if ! cmp -s tools/get_pip_bootstrap.py "$cache"; then
+    mkdir -p "$(dirname "$cache")"
+    cp tools/get_pip_bootstrap.py "$cache"
+    say "ansible-test pip bootstrap in place ($cache)"
+  fi
+fi
+
+# 4. Debian packages: the Docker engine (image and verify phases) and shellcheck (sanity).
+apt_missing=()
+command -v dockerd >/dev/null 2>&1 || docker info >/dev/null 2>&1 || apt_missing+=(docker.io)
+command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian packages: ${apt_missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >"$state/apt.log" 2>&1 \
+      || die "apt-get install ${apt_missing[*]} failed; see $state/apt.log"
+  else
+    say "WARNING: missing ${apt_missing[*]} and this user cannot install them (needs root and apt-get)"
+  fi
+fi
+
+# 5. the Docker engine running.
 if docker info >/dev/null 2>&1; then
   say "docker engine running"
-elif [ "${AUTOSTACK_SKIP_DOCKER:-}" = 1 ]; then
-  say "docker engine not running (AUTOSTACK_SKIP_DOCKER=1)"
+elif ! command -v dockerd >/dev/null 2>&1; then
+  die "no Docker engine, and this user cannot install one. Install Docker, start it, and run again."
+elif [ "$(id -u)" != 0 ]; then
+  die "the Docker engine is installed but not running, and only root can start it here. Start it (e.g. 'sudo service docker start') and run again."
 else
-  if ! command -v dockerd >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      say "installing the Docker engine (apt-get install docker.io)"
-      apt-get update -qq >/dev/null
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >"$state/apt-docker.log" 2>&1 \
-        || die "apt-get install docker.io failed; see $state/apt-docker.log"
-    else
-      die "no Docker engine, and this user cannot install one (needs root and apt-get). Install Docker, start it, and run again."
-    fi
-  fi
-  if [ "$(id -u)" != 0 ]; then
-    die "the Docker engine is installed but not running, and only root can start it here. Start it (e.g. 'sudo service docker start') and run again."
-  fi
   say "starting the Docker engine (log: $state/dockerd.log)"
   # Never pass --bridge=none: it deletes docker0 under any other running engine.
   nohup dockerd --host=unix:///var/run/docker.sock >"$state/dockerd.log" 2>&1 &

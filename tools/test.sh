@@ -21,8 +21,11 @@ sanity() {
   local dest="$top/build/sanity/ansible_collections/autostack/wordpress"
   rm -rf "$top/build/sanity"
   mkdir -p "$dest"
-  git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents {} "$dest" 2>/dev/null || true
-  (cd "$dest" && git init -q && git add -A >/dev/null && ansible-test sanity --color=no --local --python "$(python -c 'import sys;print("%d.%d"%sys.version_info[:2])')" ${SANITY_ARGS:-})
+  git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$dest"
+  local pyver
+  pyver=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  # --venv: ansible-test's own pinned virtualenvs (their pip bootstrap is set up by setup.sh).
+  (cd "$dest" && git init -q && git add -A >/dev/null && ansible-test sanity --color=no --venv --python "$pyver")
 }
 
 unit() {

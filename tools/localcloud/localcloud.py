@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start, stop and inspect the local cloud: the AWS API emulator on loopback.
 
     localcloud.py start     start it (no-op when it already answers)
