@@ -1,8 +1,77 @@
 """Fidelity patches for moto: each restores one AWS behaviour the stack relies on.
 
-Every patch is a function named ``patch_<what>`` registered in ``PATCHES``; each has a
-test in ``tests/localcloud/`` that shows the AWS behaviour it restores.
+Every patch is a function named ``patch_<what>`` registered with ``@patch``; each has a
+test in ``tests/localcloud/`` that talks to a private emulator over HTTP with boto3 and
+asserts the AWS behaviour. ``server.py`` calls ``apply_all()`` before moto's server
+starts, so the patches live in the emulator process only.
+
+Patches (moto 5.2.5)
+--------------------
+
+ECS
+  ``patch_ecs_cluster_capacity_provider_lists``
+      Clusters report ``capacityProviders: []`` and ``defaultCapacityProviderStrategy: []``
+      when none are set (moto omits both; ``community.aws.ecs_cluster`` indexes them).
+  ``patch_ecs_describe_all_capacity_providers``
+      ``DescribeCapacityProviders`` without names lists every provider plus the built-in
+      ``FARGATE`` and ``FARGATE_SPOT`` (moto answers HTTP 500); those two can be named.
+
+Auto Scaling
+  ``patch_autoscaling_metrics_collection``
+      ``DisableMetricsCollection`` exists (moto answers HTTP 500) and clears
+      ``EnabledMetrics``; ``EnableMetricsCollection`` adds to the set, all when none named.
+
+RDS
+  ``patch_rds_gp3_storage``
+      gp3 instances report ``Iops`` and ``StorageThroughput`` (3000 / 125 below the
+      engine's threshold, 12000 / 500 at or above it), refuse both below the threshold,
+      and get a default ``AllocatedStorage`` (moto omits both fields, fails without size).
+
+EC2 tags and NAT gateways
+  ``patch_ec2_tag_resource_types``
+      ``DescribeTags`` names resource types as AWS does (``natgateway``, ``elastic-ip``, ...);
+      moto's ``nat-gateway`` breaks the ``resource-type`` filter amazon.aws uses for tags.
+  ``patch_nat_gateway_tag_filters``
+      ``DescribeNatGateways`` honours ``tag:<key>``, ``tag-key`` and ``tag-value`` filters
+      (moto ignores them and returns every gateway).
+  ``patch_nat_gateway_deletion``
+      ``DeleteNatGateway`` goes ``deleting`` -> ``deleted`` (after
+      ``$LOCALCLOUD_NAT_DELETE_SECONDS``, default 1), then frees the gateway's network
+      interface and Elastic IP association, and stamps ``DeleteTime``; unknown ids get
+      ``NatGatewayNotFound`` (moto flips to ``deleted`` at once, keeps the ENI and the
+      association forever, and answers HTTP 500 for unknown ids).
+
+Teardown order (AWS refuses to delete what is still in use; moto mostly does not)
+  ``patch_instance_eni_lifecycle``
+      Network interfaces created with an instance or an ``awsvpc`` ECS task go away when
+      the instance terminates or the task stops (moto keeps them), so the checks below
+      see what AWS sees.
+  ``patch_vpc_dependency_violation``
+      ``DeleteVpc`` refuses while subnets, an attached internet gateway, an egress-only
+      internet gateway, non-default security groups or non-main route tables remain.
+  ``patch_subnet_dependency_violation``
+      ``DeleteSubnet`` refuses while a network interface, a NAT gateway that is not yet
+      ``deleted``, a load balancer or a DB instance has a foothold in the subnet.
+  ``patch_security_group_dependency_violation``
+      ``DeleteSecurityGroup`` refuses while another group's rule, a network interface,
+      a load balancer or a DB instance references the group.
+  ``patch_internet_gateway_detach_mapped_addresses``
+      ``DetachInternetGateway`` refuses while the VPC has mapped public addresses
+      (Elastic IPs, including a NAT gateway's until it is ``deleted``; public IPs of
+      interfaces; internet-facing load balancers).
+  ``patch_rds_subnet_group_in_use``
+      ``DeleteDBSubnetGroup`` refuses while a DB instance or cluster uses the group.
+
+Set ``LOCALCLOUD_DISABLE_PATCHES=patch_a,patch_b`` in the emulator's environment to
+start it without some patches (how each test was shown to fail without its patch).
 """
+
+import datetime
+import functools
+import os
+import threading
+import time
+import traceback
 
 PATCHES = []
 
@@ -13,5 +82,681 @@ def patch(func):
 
 
 def apply_all():
+    disabled = {name.strip() for name in os.environ.get("LOCALCLOUD_DISABLE_PATCHES", "").split(",") if name.strip()}
+    unknown = disabled - {func.__name__ for func in PATCHES}
+    if unknown:
+        raise ValueError("LOCALCLOUD_DISABLE_PATCHES names unknown patches: %s" % ", ".join(sorted(unknown)))
     for func in PATCHES:
-        func()
+        if func.__name__ not in disabled:
+            func()
+
+
+def _wrap(cls, name, static=False):
+    """Replace ``cls.name`` by the decorated function, which gets the original first."""
+    original = getattr(cls, name)
+
+    def decorator(func):
+        @functools.wraps(original)
+        def wrapper(*args, **kwargs):
+            return func(original, *args, **kwargs)
+
+        setattr(cls, name, staticmethod(wrapper) if static else wrapper)
+        return func
+
+    return decorator
+
+
+def _now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
+
+
+# --------------------------------------------------------------------------- ECS
+
+
+@patch
+def patch_ecs_cluster_capacity_provider_lists():
+    """Clusters without capacity providers report empty lists, as AWS does.
+
+    AWS: CreateCluster/DescribeClusters return ``capacityProviders: []`` and
+    ``defaultCapacityProviderStrategy: []`` for a cluster that has none. moto keeps
+    ``None`` and its serializer drops both keys. ``community.aws.ecs_cluster`` reads
+    ``existing["capacityProviders"]`` on every run against an existing cluster, so the
+    second run of the role fails with a KeyError instead of reporting ``ok``.
+    """
+    from moto.ecs.models import Cluster
+
+    @_wrap(Cluster, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.capacity_providers is None:
+            self.capacity_providers = []
+        if self.default_capacity_provider_strategy is None:
+            self.default_capacity_provider_strategy = []
+
+
+class _FargateProvider:
+    """The built-in capacity providers every account has; they carry no Auto Scaling group."""
+
+    def __init__(self, name, account_id, region_name):
+        from moto.utilities.utils import get_partition
+
+        self.name = name
+        self.capacity_provider_arn = "arn:%s:ecs:%s:%s:capacity-provider/%s" % (
+            get_partition(region_name),
+            region_name,
+            account_id,
+            name,
+        )
+        self.status = "ACTIVE"
+
+
+_FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+@patch
+def patch_ecs_describe_all_capacity_providers():
+    """DescribeCapacityProviders without names lists all providers, FARGATE ones included.
+
+    AWS: with ``capacityProviders`` omitted the call describes every capacity provider of
+    the account, always including ``FARGATE`` and ``FARGATE_SPOT``; those two can also be
+    named. moto iterates over ``None`` (HTTP 500) and reports FARGATE as ``MISSING``.
+    The collection lists providers to find the stack's own and to check that a strategy
+    only names providers that exist.
+    """
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    @_wrap(EC2ContainerServiceBackend, "describe_capacity_providers")
+    def describe_capacity_providers(original, self, names):
+        builtin = {name: _FargateProvider(name, self.account_id, self.region_name) for name in _FARGATE_PROVIDERS}
+        if not names:
+            return list(self.capacity_providers.values()) + list(builtin.values()), []
+        own = [name for name in names if name.split("/")[-1] not in builtin]
+        providers, failures = original(self, own)
+        providers = list(providers)
+        for name in names:
+            if name.split("/")[-1] in builtin:
+                providers.append(builtin[name.split("/")[-1]])
+        return providers, failures
+
+
+# ------------------------------------------------------------------ Auto Scaling
+
+# Every metric EnableMetricsCollection accepts (API reference, EnableMetricsCollection).
+_ASG_METRICS = [
+    "GroupMinSize",
+    "GroupMaxSize",
+    "GroupDesiredCapacity",
+    "GroupInServiceInstances",
+    "GroupPendingInstances",
+    "GroupStandbyInstances",
+    "GroupTerminatingInstances",
+    "GroupTotalInstances",
+    "GroupInServiceCapacity",
+    "GroupPendingCapacity",
+    "GroupStandbyCapacity",
+    "GroupTerminatingCapacity",
+    "GroupTotalCapacity",
+    "WarmPoolDesiredCapacity",
+    "WarmPoolWarmedCapacity",
+    "WarmPoolPendingCapacity",
+    "WarmPoolTerminatingCapacity",
+    "WarmPoolTotalCapacity",
+    "GroupAndWarmPoolDesiredCapacity",
+    "GroupAndWarmPoolTotalCapacity",
+]
+
+
+@patch
+def patch_autoscaling_metrics_collection():
+    """DisableMetricsCollection exists and EnabledMetrics reflects enable/disable calls.
+
+    AWS: ``DisableMetricsCollection`` removes the named metrics (all when none is named)
+    from ``EnabledMetrics``; ``EnableMetricsCollection`` adds the named metrics (all when
+    none is named) to those already enabled. moto has no ``DisableMetricsCollection``
+    (HTTP 500) and its enable replaces the set. ``amazon.aws.autoscaling_group`` calls
+    ``DisableMetricsCollection`` on every update of a group with ``metrics_collection:
+    false`` (the default), so the second run of the ASG role fails.
+    """
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup
+    from moto.autoscaling.responses import AutoScalingResponse
+    from moto.core.responses import EmptyResult
+
+    def enable_metrics_collection(self, metrics):
+        enabled = list(self.metrics or [])
+        for metric in metrics or _ASG_METRICS:
+            if metric not in enabled:
+                enabled.append(metric)
+        self.metrics = enabled
+
+    def disable_metrics_collection(self, metrics):
+        self.metrics = [metric for metric in (self.metrics or []) if metrics and metric not in metrics]
+
+    FakeAutoScalingGroup.enable_metrics_collection = enable_metrics_collection
+    FakeAutoScalingGroup.disable_metrics_collection = disable_metrics_collection
+
+    def _group(backend, group_name):
+        groups = backend.describe_auto_scaling_groups([group_name])
+        if not groups:
+            raise ValidationError("Group %s not found" % group_name)
+        return groups[0]
+
+    def backend_enable(self, group_name, metrics):
+        _group(self, group_name).enable_metrics_collection(metrics)
+
+    def backend_disable(self, group_name, metrics):
+        _group(self, group_name).disable_metrics_collection(metrics)
+
+    AutoScalingBackend.enable_metrics_collection = backend_enable
+    AutoScalingBackend.disable_metrics_collection = backend_disable
+
+    def response_disable(self):
+        self.autoscaling_backend.disable_metrics_collection(
+            self._get_param("AutoScalingGroupName"), self._get_param("Metrics")
+        )
+        return EmptyResult()
+
+    AutoScalingResponse.disable_metrics_collection = response_disable
+
+
+# --------------------------------------------------------------------------- RDS
+
+
+def _gp3_limits(engine, allocated_storage):
+    """AWS's gp3 baseline for an engine and size: (iops, throughput, threshold or None).
+
+    From the RDS user guide (gp3 storage): Db2, MariaDB, MySQL and PostgreSQL get
+    3000 IOPS / 125 MiB/s below 400 GiB and 12000 / 500 from 400 GiB, Oracle the same
+    with a 200 GiB threshold; below the threshold neither value may be specified. SQL
+    Server gets 3000 / 125 at every size and may provision more.
+    """
+    engine = (engine or "").lower()
+    if engine.startswith("sqlserver"):
+        return 3000, 125, None
+    threshold = 200 if engine.startswith("oracle") else 400
+    if (allocated_storage or 0) < threshold:
+        return 3000, 125, threshold
+    return 12000, 500, threshold
+
+
+def _gp3_refuse_specified(engine, allocated_storage, iops, throughput):
+    from moto.rds.exceptions import RDSClientError
+
+    threshold = _gp3_limits(engine, allocated_storage)[2]
+    if threshold and int(allocated_storage or 0) < threshold and (iops or throughput):
+        raise RDSClientError(
+            "InvalidParameterCombination",
+            "You can't specify IOPS or storage throughput for engine %s and a storage size less than %d."
+            % (engine, threshold),
+        )
+
+
+@patch
+def patch_rds_gp3_storage():
+    """gp3 DB instances report Iops and StorageThroughput with AWS's defaults.
+
+    AWS: an instance with ``StorageType: gp3`` always describes ``Iops`` and
+    ``StorageThroughput``; below the engine's threshold (400 GiB for MySQL/MariaDB) they
+    are the baseline 3000 and 125 and may not be specified (InvalidParameterCombination);
+    from the threshold the baseline is 12000 / 500. moto leaves both out, and fails
+    with HTTP 500 when a gp3 instance is created without ``AllocatedStorage``.
+    ``amazon.aws.rds_instance`` reads ``instance["StorageThroughput"]`` and
+    ``instance["Iops"]`` for every gp3 instance it modifies: without them the second run
+    of the RDS role fails or reports a change.
+    """
+    from moto.rds.models import DBInstance, RDSBackend
+
+    @_wrap(DBInstance, "default_allocated_storage", static=True)
+    def default_allocated_storage(original, engine, storage_type):
+        # gp3 and io2 have the same minimum sizes as gp2 and io1.
+        storage_type = {"gp3": "gp2", "io2": "io1"}.get(storage_type, storage_type)
+        return original(engine=engine, storage_type=storage_type)
+
+    def settle(database, explicit_iops, explicit_throughput, was_small):
+        if getattr(database, "db_cluster_identifier", None) is not None:
+            return
+        if database.storage_type != "gp3":
+            if was_small is not None:  # it was gp3: the gp3-only values go
+                database.storage_throughput = None
+                if database.storage_type not in ("io1", "io2"):
+                    database.iops = None
+            return
+        iops, throughput, threshold = _gp3_limits(database.engine, database.allocated_storage)
+        small = threshold is not None and int(database.allocated_storage or 0) < threshold
+        keep = not small and not was_small
+        database.iops = int(explicit_iops or (keep and database.iops) or iops)
+        database.storage_throughput = int(explicit_throughput or (keep and database.storage_throughput) or throughput)
+
+    @_wrap(RDSBackend, "create_db_instance")
+    def create_db_instance(original, self, db_kwargs):
+        if db_kwargs.get("storage_type") == "gp3" and db_kwargs.get("db_cluster_identifier") is None:
+            _gp3_refuse_specified(
+                db_kwargs.get("engine"),
+                db_kwargs.get("allocated_storage") or 20,
+                db_kwargs.get("iops"),
+                db_kwargs.get("storage_throughput"),
+            )
+        database = original(self, db_kwargs)
+        settle(database, db_kwargs.get("iops"), db_kwargs.get("storage_throughput"), None)
+        return database
+
+    @_wrap(RDSBackend, "modify_db_instance")
+    def modify_db_instance(original, self, db_instance_identifier, db_kwargs):
+        database = self.describe_db_instances(db_instance_identifier)[0]
+        was_small = None
+        if getattr(database, "db_cluster_identifier", None) is None:
+            storage_type = db_kwargs.get("storage_type") or database.storage_type
+            allocated = db_kwargs.get("allocated_storage") or database.allocated_storage
+            if storage_type == "gp3":
+                _gp3_refuse_specified(
+                    database.engine, allocated, db_kwargs.get("iops"), db_kwargs.get("storage_throughput")
+                )
+            if database.storage_type == "gp3":
+                threshold = _gp3_limits(database.engine, database.allocated_storage)[2]
+                was_small = bool(threshold and int(database.allocated_storage or 0) < threshold)
+            elif storage_type == "gp3":
+                was_small = True  # coming from another type: start from the baseline
+        database = original(self, db_instance_identifier, db_kwargs)
+        settle(database, db_kwargs.get("iops"), db_kwargs.get("storage_throughput"), was_small)
+        return database
+
+
+# ----------------------------------------------------------- EC2 tags, NAT gateways
+
+# Resource types as AWS's DescribeTags reports and filters them, for the id prefixes
+# whose moto name differs (EC2 API reference, DescribeTags, filter resource-type).
+_AWS_TAG_RESOURCE_TYPES = {
+    "nat": "natgateway",
+    "eipalloc": "elastic-ip",
+    "h": "dedicated-host",
+    "sir": "spot-instances-request",
+    "uuid4": "reserved-instances",
+}
+
+
+@patch
+def patch_ec2_tag_resource_types():
+    """DescribeTags reports and filters EC2 resource types by AWS's names.
+
+    AWS: a NAT gateway's tags have ``ResourceType: natgateway`` and an Elastic IP's
+    ``elastic-ip``; the ``resource-type`` filter takes those names. moto says
+    ``nat-gateway`` and ``vpc-elastic-ip``, so a ``resource-type=natgateway`` filter
+    matches nothing. ``amazon.aws.ec2_vpc_nat_gateway`` (and ``ec2_eip``) read a
+    resource's tags with that filter: they see none, add them again on every run and
+    never report ``ok``.
+    """
+    from moto.ec2 import utils
+
+    utils.EC2_PREFIX_TO_RESOURCE.update(_AWS_TAG_RESOURCE_TYPES)
+
+
+@patch
+def patch_nat_gateway_tag_filters():
+    """DescribeNatGateways honours tag filters.
+
+    AWS: ``tag:<key>``, ``tag-key`` and ``tag-value`` filter NAT gateways like any other
+    EC2 resource. moto ignores them and returns every gateway of the region, so finding
+    a stack's gateways by its tags (``ec2_vpc_nat_gateway_info``) finds other stacks' too.
+    """
+    from moto.ec2.models import EC2Backend
+    from moto.ec2.utils import tag_filter_matches
+
+    @_wrap(EC2Backend, "describe_nat_gateways")
+    def describe_nat_gateways(original, self, filters, nat_gateway_ids):
+        gateways = original(self, filters, nat_gateway_ids)
+        for name, values in (filters or {}).items():
+            if name.startswith("tag:") or name in ("tag-key", "tag-value"):
+                gateways = [gw for gw in gateways if tag_filter_matches(gw, name, values)]
+        return gateways
+
+
+def _nat_delete_seconds():
+    return float(os.environ.get("LOCALCLOUD_NAT_DELETE_SECONDS", "1"))
+
+
+_NAT_LOCK = threading.Lock()  # moto's server is threaded; settle each gateway once
+
+
+def _settle_nat_gateways(backend):
+    """Finish the deletion of NAT gateways whose ``deleting`` phase is over."""
+    with _NAT_LOCK:
+        _settle_nat_gateways_locked(backend)
+
+
+def _settle_nat_gateways_locked(backend):
+    for gateway in list(getattr(backend, "nat_gateways", {}).values()):
+        started = getattr(gateway, "_localcloud_deleting_since", None)
+        if gateway.state != "deleting" or started is None:
+            continue
+        if time.monotonic() - started < _nat_delete_seconds():
+            continue
+        for address in gateway.address_set:
+            association = address.pop("associationId", None)
+            # The association may be gone already (moto lets ReleaseAddress drop it).
+            if association and any(eip.association_id == association for eip in backend.addresses):
+                backend.disassociate_address(association_id=association)
+        eni = getattr(gateway, "_eni", None)
+        if eni is not None and eni.id in backend.enis:
+            eni.delete()
+        gateway.state = "deleted"
+        gateway.delete_time = _now_iso()
+
+
+@patch
+def patch_nat_gateway_deletion():
+    """NAT gateways pass through ``deleting`` and release their ENI and address when gone.
+
+    AWS: DeleteNatGateway returns at once with the gateway ``deleting``; it becomes
+    ``deleted`` (with ``DeleteTime``) a little later, and only then are its network
+    interface deleted and its Elastic IP disassociated: until then the subnet cannot be
+    deleted and the internet gateway cannot be detached. Unknown ids get
+    ``NatGatewayNotFound``. moto flips the state to ``deleted`` at once but keeps the
+    interface and the association forever, and answers HTTP 500 for an unknown id.
+    The destroy playbook must wait for ``deleted`` (``ec2_vpc_nat_gateway`` with
+    ``wait: true``) before it deletes subnets or detaches the internet gateway; the
+    ``deleting`` phase lasts ``$LOCALCLOUD_NAT_DELETE_SECONDS`` (default 1; 0 skips it)
+    so that a teardown which does not wait fails here as it would on AWS.
+    """
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models import EC2Backend
+    from moto.ec2.responses import EC2Response
+
+    def delete_nat_gateway(self, nat_gateway_id):
+        gateway = self.nat_gateways.get(nat_gateway_id)
+        if gateway is None:
+            raise EC2ClientError("NatGatewayNotFound", "The Nat Gateway %s was not found" % nat_gateway_id)
+        if gateway.state not in ("deleting", "deleted"):
+            gateway.state = "deleting"
+            gateway._localcloud_deleting_since = time.monotonic()
+        _settle_nat_gateways(self)
+        return gateway
+
+    EC2Backend.delete_nat_gateway = delete_nat_gateway
+
+    # Every EC2 call first finishes the deletions that are due, so that every view
+    # (gateways, interfaces, addresses, dependency checks) agrees on the state.
+    @_wrap(EC2Response, "call_action")
+    def call_action(original, self):
+        try:
+            _settle_nat_gateways(self.ec2_backend)
+        except Exception:  # noqa: BLE001  (a bookkeeping bug must not take EC2 down)
+            traceback.print_exc()
+        return original(self)
+
+
+# ------------------------------------------------------------------ teardown order
+
+
+@patch
+def patch_instance_eni_lifecycle():
+    """Interfaces created for an instance or an awsvpc task go away with it.
+
+    AWS: the network interfaces that RunInstances creates (the primary one always,
+    others unless ``DeleteOnTermination`` is false) are deleted when the instance
+    terminates, and an ``awsvpc`` ECS task's interface is released when the task stops.
+    moto keeps the primary interface of a terminated instance (it only honours an
+    explicit ``DeleteOnTermination: true``) and every task interface, which would block
+    the subnet forever once deletion checks look at interfaces.
+    """
+    from moto.ec2.models.instances import Instance
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    @_wrap(Instance, "prep_nics")
+    def prep_nics(original, self, nic_spec, *args, **kwargs):
+        existing = set(self.ec2_backend.enis)
+        explicit = {}
+        for spec in nic_spec or []:
+            explicit[int(spec.get("DeviceIndex", 0))] = spec.get("DeleteOnTermination")
+        original(self, nic_spec, *args, **kwargs)
+        for index, eni in self.nics.items():
+            if eni.id in existing:
+                continue  # attached by id: it outlives the instance unless told otherwise
+            wanted = explicit.get(index)
+            eni.delete_on_termination = str(wanted).lower() != "false"
+
+    @_wrap(EC2ContainerServiceBackend, "stop_task")
+    def stop_task(original, self, cluster_str, task_str, reason):
+        task = original(self, cluster_str, task_str, reason)
+        from moto.ec2.models import ec2_backends
+
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        for attachment in getattr(task, "attachments", []) or []:
+            for detail in attachment.get("details", []):
+                if detail.get("name") == "networkInterfaceId" and detail.get("value") in ec2.enis:
+                    ec2.enis[detail["value"]].delete()
+        return task
+
+
+def _dependency_violation(message):
+    from moto.ec2.exceptions import EC2ClientError
+
+    return EC2ClientError("DependencyViolation", message)
+
+
+def _other_backends(ec2_backend):
+    from moto.elbv2.models import elbv2_backends
+    from moto.rds.models import rds_backends
+
+    account, region = ec2_backend.account_id, ec2_backend.region_name
+    return elbv2_backends[account][region], rds_backends[account][region]
+
+
+def _db_instance_subnets(database):
+    """Subnets in which an RDS instance has its network interfaces, as far as moto knows.
+
+    On AWS the instance's interface lives in the subnet of its availability zone (and,
+    Multi-AZ, the standby's in another): moto models neither, so take the group's subnet
+    in the instance's zone, or every subnet of the group when Multi-AZ or when none of
+    them is in that zone.
+    """
+    group = database.__dict__.get("db_subnet_group")
+    subnets = list(getattr(group, "_subnets", None) or [])
+    if not subnets:
+        return []
+    if getattr(database, "multi_az", False):
+        return subnets
+    same_zone = [s for s in subnets if s.availability_zone == getattr(database, "availability_zone", None)]
+    return same_zone or subnets
+
+
+def _subnet_dependents(backend, subnet):
+    found = []
+    for eni in list(backend.enis.values()):
+        if eni.subnet is not None and eni.subnet.id == subnet.id:
+            found.append(eni.id)
+    for gateway in list(backend.nat_gateways.values()):
+        if gateway.subnet_id == subnet.id and gateway.state not in ("deleted", "failed"):
+            found.append(gateway.id)
+    elbv2, rds = _other_backends(backend)
+    for balancer in list(elbv2.load_balancers.values()):
+        if any(getattr(s, "id", s) == subnet.id for s in balancer.subnets or []):
+            found.append(balancer.arn)
+    for database in list(rds.databases.values()):
+        if any(s.id == subnet.id for s in _db_instance_subnets(database)):
+            found.append(database.db_instance_identifier)
+    return found
+
+
+@patch
+def patch_subnet_dependency_violation():
+    """DeleteSubnet refuses while something still has a network interface in the subnet.
+
+    AWS answers ``DependencyViolation: The subnet 'subnet-…' has dependencies and
+    cannot be deleted.`` while any network interface is in the subnet: an instance's
+    (running or stopped), a NAT gateway's (until it is ``deleted``), a load balancer's,
+    a DB instance's, an awsvpc task's, an EFS mount target's. moto deletes the subnet
+    and leaves those resources pointing at nothing. moto's ELBv2 and RDS create no
+    interfaces, so load balancers that list the subnet and DB instances placed in it
+    (see ``_db_instance_subnets``) count directly. What does not block on AWS does not
+    block here: an Auto Scaling group's ``VPCZoneIdentifier`` (only its instances do),
+    a DB subnet group without instances in the subnet, a launch template.
+    """
+    from moto.ec2.models import EC2Backend
+
+    @_wrap(EC2Backend, "delete_subnet")
+    def delete_subnet(original, self, subnet_id):
+        subnet = self.get_subnet(subnet_id)  # raises InvalidSubnetID.NotFound
+        if _subnet_dependents(self, subnet):
+            raise _dependency_violation("The subnet '%s' has dependencies and cannot be deleted." % subnet_id)
+        return original(self, subnet_id)
+
+
+@patch
+def patch_vpc_dependency_violation():
+    """DeleteVpc refuses while the VPC still holds gateways, groups, tables or subnets.
+
+    AWS answers ``DependencyViolation: The vpc 'vpc-…' has dependencies and cannot be
+    deleted.`` while subnets, an attached internet gateway, an egress-only internet
+    gateway, security groups other than the default one or route tables other than
+    the main one remain (the default group and the main table go with the VPC). moto
+    checks subnets, VPN gateways and route tables only, and deletes a VPC that still
+    has an internet gateway attached and security groups in it.
+    """
+    from moto.ec2.models import EC2Backend
+
+    @_wrap(EC2Backend, "delete_vpc")
+    def delete_vpc(original, self, vpc_id):
+        self.get_vpc(vpc_id)  # raises InvalidVpcID.NotFound
+        dependents = [s.id for s in self.describe_subnets(filters={"vpc-id": [vpc_id]})]
+        dependents += [
+            igw.id for igw in self.internet_gateways.values() if igw.vpc is not None and igw.vpc.id == vpc_id
+        ]
+        dependents += [
+            gw.id for gw in getattr(self, "egress_only_internet_gateways", {}).values() if gw.vpc_id == vpc_id
+        ]
+        dependents += [group.id for group in self.groups.get(vpc_id, {}).values() if not group.is_default]
+        dependents += [
+            table.id
+            for table in self.route_tables.values()
+            if table.vpc_id == vpc_id and table.main_association_id is None
+        ]
+        if dependents:
+            raise _dependency_violation("The vpc '%s' has dependencies and cannot be deleted." % vpc_id)
+        return original(self, vpc_id)
+
+
+def _group_dependents(backend, group):
+    found = []
+    for groups in list(backend.groups.values()):
+        for other in list(groups.values()):
+            if other.id == group.id:
+                continue  # a group may reference itself and still be deleted
+            for rule in list(other.ingress_rules) + list(other.egress_rules):
+                source = rule.source_group or {}
+                if source.get("GroupId") == group.id or (
+                    not source.get("GroupId") and source.get("GroupName") == group.name and other.vpc_id == group.vpc_id
+                ):
+                    found.append(other.id)
+    for eni in list(backend.enis.values()):
+        if group.id in {getattr(g, "id", g) for g in eni.group_set or []}:
+            found.append(eni.id)
+    elbv2, rds = _other_backends(backend)
+    for balancer in list(elbv2.load_balancers.values()):
+        if group.id in (balancer.security_groups or []):
+            found.append(balancer.arn)
+    for database in list(rds.databases.values()):
+        if group.id in (getattr(database, "vpc_security_group_ids", None) or []):
+            found.append(database.db_instance_identifier)
+    return found
+
+
+@patch
+def patch_security_group_dependency_violation():
+    """DeleteSecurityGroup refuses while the group is referenced or in use.
+
+    AWS answers ``DependencyViolation: resource sg-… has a dependent object`` while a
+    rule of another group references the group, or a network interface (an instance's,
+    a load balancer's, a DB instance's) uses it. moto deletes it and leaves dangling
+    references. moto's ELBv2 and RDS create no interfaces, so their security group
+    lists count directly. A launch template or an ECS service definition that names
+    the group does not block on AWS and does not block here; a rule of the group
+    itself that references it does not block either.
+    """
+    from moto.ec2.models import EC2Backend
+
+    @_wrap(EC2Backend, "delete_security_group")
+    def delete_security_group(original, self, name=None, group_id=None):
+        group = None
+        if group_id:
+            group = self.get_security_group_from_id(group_id)
+        elif name:
+            group = self.get_security_group_by_name_or_id(name)
+        # The default group is deleted by moto's own DeleteVpc; AWS refuses the user
+        # with another error, which this patch does not model.
+        if group is not None and not group.is_default and _group_dependents(self, group):
+            raise _dependency_violation("resource %s has a dependent object" % group.id)
+        return original(self, name=name, group_id=group_id)
+
+
+def _vpc_of(backend, eni):
+    subnet = getattr(eni, "subnet", None)
+    return getattr(subnet, "vpc_id", None)
+
+
+@patch
+def patch_internet_gateway_detach_mapped_addresses():
+    """DetachInternetGateway refuses while the VPC has mapped public addresses.
+
+    AWS answers ``DependencyViolation: Network vpc-… has some mapped public
+    address(es). Please unmap those public address(es) before detaching the gateway.``
+    while an Elastic IP is associated in the VPC (a NAT gateway's stays associated until
+    the gateway is ``deleted``), an interface has a public IP, or an internet-facing
+    load balancer is in the VPC. moto detaches regardless, so a teardown that detaches
+    the gateway before the NAT gateways are gone passes here and fails on AWS.
+    """
+    from moto.ec2.models import EC2Backend
+
+    @_wrap(EC2Backend, "detach_internet_gateway")
+    def detach_internet_gateway(original, self, internet_gateway_id, vpc_id):
+        mapped = [
+            address.public_ip
+            for address in list(self.addresses)
+            if address.eni is not None and _vpc_of(self, address.eni) == vpc_id
+        ]
+        mapped += [eni.id for eni in list(self.enis.values()) if eni.public_ip and _vpc_of(self, eni) == vpc_id]
+        elbv2 = _other_backends(self)[0]
+        mapped += [
+            balancer.arn
+            for balancer in list(elbv2.load_balancers.values())
+            if balancer.vpc_id == vpc_id and balancer.scheme == "internet-facing"
+        ]
+        igw = self.get_internet_gateway(internet_gateway_id)
+        if mapped and igw.vpc is not None and igw.vpc.id == vpc_id:
+            raise _dependency_violation(
+                "Network %s has some mapped public address(es). Please unmap those public address(es) "
+                "before detaching the gateway." % vpc_id
+            )
+        return original(self, internet_gateway_id, vpc_id)
+
+
+@patch
+def patch_rds_subnet_group_in_use():
+    """DeleteDBSubnetGroup refuses while a DB instance or cluster uses the group.
+
+    AWS answers ``InvalidDBSubnetGroupStateFault: Cannot delete the subnet group '…'
+    because at least one database instance: … is still using it.`` moto deletes the
+    group under the instance. The destroy playbook must delete the instance (and wait
+    for it) before the group.
+    """
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.models import RDSBackend
+
+    @_wrap(RDSBackend, "delete_subnet_group")
+    def delete_subnet_group(original, self, subnet_name):
+        wanted = subnet_name.lower()
+        for database in list(self.databases.values()):
+            group = database.__dict__.get("db_subnet_group")
+            if group is not None and group.name == wanted:
+                raise RDSClientError(
+                    "InvalidDBSubnetGroupStateFault",
+                    "Cannot delete the subnet group '%s' because at least one database instance: %s is still using it."
+                    % (subnet_name, database.db_instance_identifier),
+                )
+        for cluster in list(self.clusters.values()):
+            if str(cluster.__dict__.get("db_subnet_group_name") or "").lower() == wanted:
+                raise RDSClientError(
+                    "InvalidDBSubnetGroupStateFault",
+                    "Cannot delete the subnet group '%s' because at least one database cluster: %s is still using it."
+                    % (subnet_name, cluster.db_cluster_identifier),
+                )
+        return original(self, subnet_name)

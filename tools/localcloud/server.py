@@ -3,6 +3,10 @@
 Started by ``localcloud.py start``; not meant to be run by hand. The patches in
 ``patches.py`` restore AWS behaviours that moto lacks and that the collection's
 idempotence or teardown order depend on.
+
+Environment read by the patches: ``LOCALCLOUD_NAT_DELETE_SECONDS`` (how long a NAT
+gateway stays ``deleting``, default 1) and ``LOCALCLOUD_DISABLE_PATCHES`` (comma-separated
+patch names to leave out, to show what a patch fixes).
 """
 
 import argparse
