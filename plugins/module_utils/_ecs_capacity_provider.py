@@ -81,9 +81,7 @@ def validate_params(params: Dict[str, Any]) -> List[str]:
     errors = []
     name = params.get("name") or ""
     if not NAME_PATTERN.match(name):
-        errors.append(
-            f"name {name!r}: up to 255 letters, digits, underscores and hyphens are allowed"
-        )
+        errors.append(f"name {name!r}: up to 255 letters, digits, underscores and hyphens are allowed")
     elif name.lower().startswith(RESERVED_NAME_PREFIXES):
         errors.append(f"name {name!r}: a capacity provider name cannot begin with aws, ecs or fargate")
 
@@ -384,8 +382,18 @@ class CapacityProviderWaiterFactory(BaseWaiterFactory):
                 "delay": WAIT_DELAY,
                 "maxAttempts": 60,
                 "acceptors": [
-                    {"state": "success", "matcher": "path", "argument": "length(capacityProviders) == `0`", "expected": True},
-                    {"state": "success", "matcher": "pathAll", "argument": "capacityProviders[].status", "expected": "INACTIVE"},
+                    {
+                        "state": "success",
+                        "matcher": "path",
+                        "argument": "length(capacityProviders) == `0`",
+                        "expected": True,
+                    },
+                    {
+                        "state": "success",
+                        "matcher": "pathAll",
+                        "argument": "capacityProviders[].status",
+                        "expected": "INACTIVE",
+                    },
                     {
                         "state": "success",
                         "matcher": "pathAll",

@@ -14,7 +14,7 @@ short_description: Manage an Amazon ECS capacity provider backed by an EC2 Auto 
 description:
   - Creates, updates and deletes an Amazon ECS capacity provider of the Auto Scaling group kind, and
     optionally associates it with a cluster (the cluster's other capacity providers are kept).
-  - Fills a gap; neither M(amazon.aws) nor M(community.aws) manages capacity providers.
+  - Fills a gap; neither the amazon.aws nor the community.aws collection manages capacity providers.
     M(community.aws.ecs_cluster) can set a cluster's provider list, but only as a whole (it replaces the list and
     the default strategy with what it is given, and clears both when given nothing), so two roles that each own
     one provider cannot share a cluster through it. This module changes only its own provider's entry.
@@ -128,15 +128,21 @@ extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details:
+      - Makes no change to AWS; the result and the diff show the provider as it would be.
   diff_mode:
     support: full
     details:
       - The diff shows the provider and, with O(cluster), the cluster's providers and default strategy.
   idempotent:
+    description: A second run with the same parameters reports no change.
     support: full
+  platform:
+    platforms: aws
 """
 
 EXAMPLES = r"""

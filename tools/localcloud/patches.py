@@ -8,6 +8,11 @@ starts, so the patches live in the emulator process only.
 Patches (moto 5.2.5)
 --------------------
 
+IAM (no patch: ``server.py`` sets ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``)
+  AWS managed policies such as ``service-role/AmazonEC2ContainerServiceforEC2Role`` and
+  ``service-role/AmazonECSTaskExecutionRolePolicy`` exist and attach
+  (``test_iam_managed_policies.py``).
+
 ECS
   ``patch_ecs_cluster_capacity_provider_lists``
       Clusters report ``capacityProviders: []`` and ``defaultCapacityProviderStrategy: []``
@@ -15,6 +20,9 @@ ECS
   ``patch_ecs_describe_all_capacity_providers``
       ``DescribeCapacityProviders`` without names lists every provider plus the built-in
       ``FARGATE`` and ``FARGATE_SPOT`` (moto answers HTTP 500); those two can be named.
+  ``patch_ecs_untagged_resource_tags``
+      ``ListTagsForResource`` answers ``tags: []`` for an untagged resource (moto drops the
+      key; ``community.aws.ecs_tag`` indexes it).
 
 Auto Scaling
   ``patch_autoscaling_metrics_collection``
@@ -41,6 +49,12 @@ EC2 tags and NAT gateways
       ``NatGatewayNotFound`` (moto flips to ``deleted`` at once, keeps the ENI and the
       association forever, and answers HTTP 500 for unknown ids).
 
+ELBv2
+  ``patch_elbv2_default_attributes``
+      Application Load Balancers describe every attribute with AWS's default
+      (``idle_timeout.timeout_seconds`` 60, ``routing.http2.enabled`` true, ...); moto
+      leaves most out and ``amazon.aws.elb_application_lb`` fails with a KeyError.
+
 Teardown order (AWS refuses to delete what is still in use; moto mostly does not)
   ``patch_instance_eni_lifecycle``
       Network interfaces created with an instance or an ``awsvpc`` ECS task go away when
@@ -50,8 +64,9 @@ Teardown order (AWS refuses to delete what is still in use; moto mostly does not
       ``DeleteVpc`` refuses while subnets, an attached internet gateway, an egress-only
       internet gateway, non-default security groups or non-main route tables remain.
   ``patch_subnet_dependency_violation``
-      ``DeleteSubnet`` refuses while a network interface, a NAT gateway that is not yet
-      ``deleted``, a load balancer or a DB instance has a foothold in the subnet.
+      ``DeleteSubnet`` refuses while a network interface (an instance's, an Auto Scaling
+      group's instances', a task's), a NAT gateway that is not yet ``deleted``, a load
+      balancer or a DB instance has a foothold in the subnet.
   ``patch_security_group_dependency_violation``
       ``DeleteSecurityGroup`` refuses while another group's rule, a network interface,
       a load balancer or a DB instance references the group.
@@ -177,6 +192,22 @@ def patch_ecs_describe_all_capacity_providers():
             if name.split("/")[-1] in builtin:
                 providers.append(builtin[name.split("/")[-1]])
         return providers, failures
+
+
+@patch
+def patch_ecs_untagged_resource_tags():
+    """ListTagsForResource on an untagged ECS resource answers ``tags: []``.
+
+    AWS always returns the ``tags`` list, empty when the resource has no tags. moto
+    keeps ``None`` for a cluster (or service) created without tags and drops the key.
+    ``community.aws.ecs_tag`` reads ``list_tags_for_resource(...)["tags"]`` before it
+    tags anything, so tagging the stack's cluster fails with a KeyError.
+    """
+    from moto.ecs.models import EC2ContainerServiceBackend
+
+    @_wrap(EC2ContainerServiceBackend, "list_tags_for_resource")
+    def list_tags_for_resource(original, self, resource_arn):
+        return list(original(self, resource_arn) or [])
 
 
 # ------------------------------------------------------------------ Auto Scaling
@@ -482,6 +513,56 @@ def patch_nat_gateway_deletion():
         except Exception:  # noqa: BLE001  (a bookkeeping bug must not take EC2 down)
             traceback.print_exc()
         return original(self)
+
+
+# ------------------------------------------------------------------------- ELBv2
+
+# What DescribeLoadBalancerAttributes answers for a new Application Load Balancer
+# (ELB API reference, LoadBalancerAttribute: each attribute's default).
+_ALB_DEFAULT_ATTRIBUTES = {
+    "access_logs.s3.enabled": "false",
+    "access_logs.s3.bucket": "",
+    "access_logs.s3.prefix": "",
+    "client_keep_alive.seconds": "3600",
+    "connection_logs.s3.enabled": "false",
+    "connection_logs.s3.bucket": "",
+    "connection_logs.s3.prefix": "",
+    "deletion_protection.enabled": "false",
+    "idle_timeout.timeout_seconds": "60",
+    "load_balancing.cross_zone.enabled": "true",
+    "routing.http.desync_mitigation_mode": "defensive",
+    "routing.http.drop_invalid_header_fields.enabled": "false",
+    "routing.http.preserve_host_header.enabled": "false",
+    "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+    "routing.http.xff_client_port.enabled": "false",
+    "routing.http.xff_header_processing.mode": "append",
+    "routing.http2.enabled": "true",
+    "waf.fail_open.enabled": "false",
+    "zonal_shift.config.enabled": "false",
+}
+
+
+@patch
+def patch_elbv2_default_attributes():
+    """Application Load Balancers describe every attribute with AWS's default.
+
+    AWS: DescribeLoadBalancerAttributes of a new ALB lists ``idle_timeout.timeout_seconds``
+    (60), ``routing.http2.enabled`` (true), ``routing.http.desync_mitigation_mode``
+    (defensive) and the rest, and ``load_balancing.cross_zone.enabled`` is ``true``
+    (always on for ALBs). moto leaves most of them out. ``amazon.aws.elb_application_lb``
+    indexes each attribute it manages (``idle_timeout``, ``http2``,
+    ``http_drop_invalid_header_fields``, ...), so creating the stack's ALB fails with a
+    KeyError on ``idle_timeout_timeout_seconds``.
+    """
+    from moto.elbv2.models import FakeLoadBalancer
+
+    @_wrap(FakeLoadBalancer, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.type == "application":
+            attributes = dict(_ALB_DEFAULT_ATTRIBUTES)
+            attributes.update({k: v for k, v in self.attrs.items() if k != "load_balancing.cross_zone.enabled"})
+            self.attrs = attributes
 
 
 # ------------------------------------------------------------------ teardown order

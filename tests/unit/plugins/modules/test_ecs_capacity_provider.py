@@ -314,7 +314,10 @@ def test_plan_attach(cluster, strategy, expected):
         (CLUSTER_FARGATE, None),
         (
             CLUSTER_ATTACHED,
-            {"capacityProviders": ["other"], "defaultCapacityProviderStrategy": [{"capacityProvider": "other", "weight": 2}]},
+            {
+                "capacityProviders": ["other"],
+                "defaultCapacityProviderStrategy": [{"capacityProvider": "other", "weight": 2}],
+            },
         ),
     ],
 )
@@ -339,9 +342,7 @@ def test_format_cluster_attachment():
 # ---------------------------------------------------------------------------------------------------
 
 # A real client's metadata (no call is made) lets botocore build the module's real waiters on the fake.
-_META = boto3.client(
-    "ecs", region_name="eu-west-1", aws_access_key_id="unit", aws_secret_access_key="unit"
-).meta
+_META = boto3.client("ecs", region_name="eu-west-1", aws_access_key_id="unit", aws_secret_access_key="unit").meta
 
 
 class FakeECS:
@@ -368,7 +369,9 @@ class FakeECS:
         return {"capacityProviders": found, "failures": []}
 
     def create_capacity_provider(self, name, autoScalingGroupProvider, tags=None):
-        self._record("create_capacity_provider", name=name, autoScalingGroupProvider=autoScalingGroupProvider, tags=tags)
+        self._record(
+            "create_capacity_provider", name=name, autoScalingGroupProvider=autoScalingGroupProvider, tags=tags
+        )
         created = {
             "capacityProviderArn": CP_ARN,
             "name": name,
@@ -414,7 +417,10 @@ class FakeECS:
     def describe_clusters(self, clusters):
         self._record("describe_clusters", clusters=clusters)
         found = [copy.deepcopy(self.clusters[n]) for n in clusters if n in self.clusters]
-        return {"clusters": found, "failures": [{"arn": n, "reason": "MISSING"} for n in clusters if n not in self.clusters]}
+        return {
+            "clusters": found,
+            "failures": [{"arn": n, "reason": "MISSING"} for n in clusters if n not in self.clusters],
+        }
 
     def put_cluster_capacity_providers(self, cluster, capacityProviders, defaultCapacityProviderStrategy):
         self._record(
