@@ -76,6 +76,8 @@ Teardown order (AWS refuses to delete what is still in use; moto mostly does not
       interfaces; internet-facing load balancers).
   ``patch_rds_subnet_group_in_use``
       ``DeleteDBSubnetGroup`` refuses while a DB instance or cluster uses the group.
+  ``patch_secretsmanager_marked_for_deletion_message``
+      ``GetSecretValue`` on a secret scheduled for deletion answers with AWS's message.
 
 Set ``LOCALCLOUD_DISABLE_PATCHES=patch_a,patch_b`` in the emulator's environment to
 start it without some patches (how each test was shown to fail without its patch).
@@ -841,3 +843,28 @@ def patch_rds_subnet_group_in_use():
                     % (subnet_name, cluster.db_cluster_identifier),
                 )
         return original(self, subnet_name)
+
+
+@patch
+def patch_secretsmanager_marked_for_deletion_message():
+    """GetSecretValue on a secret scheduled for deletion says "marked for deletion", as AWS does.
+
+    AWS: ``InvalidRequestException: You can't perform this operation on the secret because it
+    was marked for deletion.`` moto says "...that's currently marked deleted.", which the
+    ``amazon.aws.secretsmanager_secret`` lookup's ``on_deleted`` option does not recognise (it
+    matches "marked for deletion"), so check mode of the rds role on a destroyed stack whose
+    master secret is in its recovery window fails instead of skipping.
+    """
+    from moto.secretsmanager.exceptions import InvalidRequestException
+    from moto.secretsmanager.models import SecretsManagerBackend
+
+    @_wrap(SecretsManagerBackend, "get_secret_value")
+    def get_secret_value(original, self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except InvalidRequestException as error:
+            if "currently marked deleted" not in str(error):
+                raise
+            raise InvalidRequestException(
+                "You can't perform this operation on the secret because it was marked for deletion."
+            ) from None
