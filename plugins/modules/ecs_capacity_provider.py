@@ -22,7 +22,7 @@ description:
     tags). Its Auto Scaling group cannot change; the module fails rather than replace the provider.
   - Only the settings given are compared; a setting left out keeps the value AWS holds.
 author:
-  - autostack contributors
+  - autostack contributors (@autostack)
 options:
   name:
     description:

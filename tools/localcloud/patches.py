@@ -78,6 +78,14 @@ Teardown order (AWS refuses to delete what is still in use; moto mostly does not
       ``DeleteDBSubnetGroup`` refuses while a DB instance or cluster uses the group.
   ``patch_secretsmanager_marked_for_deletion_message``
       ``GetSecretValue`` on a secret scheduled for deletion answers with AWS's message.
+  ``patch_ec2_launch_template_version_user_data``
+      Later launch template versions keep their user data usable by Auto Scaling.
+  ``patch_ec2_launch_template_own_tags``
+      A launch template's own tags stay out of its first version's data.
+  ``patch_ec2_delete_launch_template_versions``
+      ``DeleteLaunchTemplateVersions`` exists (``ec2_launch_template state=absent`` calls it).
+  ``patch_autoscaling_force_delete``
+      ``DeleteAutoScalingGroup`` with ``ForceDelete`` terminates the group's instances.
 
 Set ``LOCALCLOUD_DISABLE_PATCHES=patch_a,patch_b`` in the emulator's environment to
 start it without some patches (how each test was shown to fail without its patch).
@@ -868,3 +876,137 @@ def patch_secretsmanager_marked_for_deletion_message():
             raise InvalidRequestException(
                 "You can't perform this operation on the secret because it was marked for deletion."
             ) from None
+
+
+@patch
+def patch_ec2_launch_template_version_user_data():
+    """CreateLaunchTemplateVersion keeps UserData as moto's Base64EncodedString, as CreateLaunchTemplate does.
+
+    moto stores a version's UserData as a plain str; an Auto Scaling group that launches from
+    such a version then fails with HTTP 500 (AssertionError in LaunchTemplateVersion.user_data).
+    """
+    from moto.ec2.models.launch_templates import LaunchTemplate
+    from moto.ec2.utils import parse_user_data
+
+    original = LaunchTemplate.create_version
+
+    @functools.wraps(original)
+    def create_version(self, data, description):
+        if isinstance(data.get("UserData"), (str, bytes)):
+            data = dict(data, UserData=parse_user_data(data["UserData"]))
+        return original(self, data, description)
+
+    LaunchTemplate.create_version = create_version
+
+
+@patch
+def patch_ec2_launch_template_own_tags():
+    """CreateLaunchTemplate's TagSpecifications tag the template, not its first version's data.
+
+    moto copies them into LaunchTemplateData.TagSpecifications of version 1, so the data reads
+    back different from what was sent and amazon.aws.ec2_launch_template adds a version 2 on
+    the next run.
+    """
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    original = LaunchTemplates.create_launch_template
+
+    @functools.wraps(original)
+    def create_launch_template(self):
+        data = self._get_param("LaunchTemplateData", {}) or {}
+        sent = list(data.get("TagSpecifications") or [])
+        result = original(self)
+        template = self.ec2_backend.get_launch_template(result._result["LaunchTemplate"]["LaunchTemplateId"])
+        version = template.versions[0]
+        if sent:
+            version.data["TagSpecifications"] = sent
+        else:
+            version.data.pop("TagSpecifications", None)
+        return result
+
+    LaunchTemplates.create_launch_template = create_launch_template
+
+
+@patch
+def patch_ec2_delete_launch_template_versions():
+    """DeleteLaunchTemplateVersions exists (moto: HTTP 500, not implemented).
+
+    amazon.aws.ec2_launch_template state=absent deletes the non-default versions first, so a
+    template with more than one version cannot be deleted without it. The default version
+    cannot be deleted (AWS answers with an UnsuccessfullyDeleted entry).
+    """
+    from moto.core.responses import ActionResult
+    from moto.ec2.models.launch_templates import LaunchTemplateBackend
+    from moto.ec2.responses.launch_templates import LaunchTemplates
+
+    def delete_launch_template_versions(self):
+        name = self._get_param("LaunchTemplateName")
+        template_id = self._get_param("LaunchTemplateId")
+        template = (
+            self.ec2_backend.get_launch_template_by_name(name)
+            if name
+            else self.ec2_backend.get_launch_template(template_id)
+        )
+        deleted = getattr(template, "deleted_versions", set())
+        template.deleted_versions = deleted
+        done, refused = [], []
+        for number in self._get_param("Versions", []):
+            entry = {"LaunchTemplateId": template.id, "LaunchTemplateName": template.name}
+            try:
+                number = int(number)
+            except ValueError:
+                number = 0
+            if number == template.default_version_number:
+                refused.append(dict(entry, VersionNumber=number, ResponseError={
+                    "Code": "launchTemplateVersionIsDefault",
+                    "Message": "The default version of a launch template cannot be deleted."}))
+            elif 1 <= number <= len(template.versions) and number not in deleted:
+                deleted.add(number)
+                done.append(dict(entry, VersionNumber=number))
+            else:
+                refused.append(dict(entry, VersionNumber=number, ResponseError={
+                    "Code": "launchTemplateVersionDoesNotExist",
+                    "Message": "The specified launch template version does not exist."}))
+        return ActionResult({
+            "SuccessfullyDeletedLaunchTemplateVersions": done,
+            "UnsuccessfullyDeletedLaunchTemplateVersions": refused,
+        })
+
+    LaunchTemplates.delete_launch_template_versions = delete_launch_template_versions
+
+    original = LaunchTemplateBackend.describe_launch_template_versions
+
+    @functools.wraps(original)
+    def describe_launch_template_versions(self, *args, **kwargs):
+        return [
+            (template, version)
+            for template, version in original(self, *args, **kwargs)
+            if version.number not in getattr(template, "deleted_versions", set())
+        ]
+
+    LaunchTemplateBackend.describe_launch_template_versions = describe_launch_template_versions
+
+
+@patch
+def patch_autoscaling_force_delete():
+    """DeleteAutoScalingGroup with ForceDelete terminates every instance, scale-in protected ones too.
+
+    moto ignores ForceDelete: it scales to zero, which skips protected instances, then drops the
+    group and leaves those instances running (their ENIs then keep subnets and security groups busy).
+    """
+    from moto.autoscaling.responses import AutoScalingResponse
+
+    original = AutoScalingResponse.delete_auto_scaling_group
+
+    @functools.wraps(original)
+    def delete_auto_scaling_group(self):
+        name = self._get_param("AutoScalingGroupName")
+        group = self.autoscaling_backend.autoscaling_groups.get(name)
+        if group is not None and self._get_bool_param("ForceDelete", False):
+            ids = [state.instance.id for state in group.instance_states]
+            if ids:
+                self.autoscaling_backend.ec2_backend.terminate_instances(ids)
+            group.instance_states = []
+        return original(self)
+
+    AutoScalingResponse.delete_auto_scaling_group = delete_auto_scaling_group
