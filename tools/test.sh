@@ -22,6 +22,13 @@ sanity() {
   rm -rf "$top/build/sanity"
   mkdir -p "$dest"
   git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$dest"
+  # The collections ours depends on, beside it, where ansible-test looks for them.
+  local site dep
+  site=$(python -c 'import ansible, os; print(os.path.join(os.path.dirname(os.path.dirname(ansible.__file__)), "ansible_collections"))')
+  for dep in amazon/aws community/aws community/docker; do
+    mkdir -p "$top/build/sanity/ansible_collections/${dep%/*}"
+    ln -s "$site/$dep" "$top/build/sanity/ansible_collections/$dep"
+  done
   local pyver
   pyver=$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   # --venv: ansible-test's own pinned virtualenvs (their pip bootstrap is set up by setup.sh).

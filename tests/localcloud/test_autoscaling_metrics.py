@@ -76,5 +76,5 @@ def test_without_metrics_enable_and_disable_apply_to_all(aws, group):
 
 
 def test_disable_metrics_collection_of_unknown_group_is_a_validation_error(aws, unique, error_of):
-    code, _, status = error_of(aws("autoscaling").disable_metrics_collection, AutoScalingGroupName=unique)
+    code, _ignored, status = error_of(aws("autoscaling").disable_metrics_collection, AutoScalingGroupName=unique)
     assert (code, status) == ("ValidationError", 400)

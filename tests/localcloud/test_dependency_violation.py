@@ -89,7 +89,7 @@ def test_vpc_with_egress_only_gateway_is_refused(aws, network, error_of):
         ec2.delete_subnet(SubnetId=subnet)
     eigw = ec2.create_egress_only_internet_gateway(VpcId=network["vpc_id"])["EgressOnlyInternetGateway"]
 
-    code, _, _ = error_of(ec2.delete_vpc, VpcId=network["vpc_id"])
+    code, _ignored, _ignored = error_of(ec2.delete_vpc, VpcId=network["vpc_id"])
     assert code == "DependencyViolation"
     ec2.delete_egress_only_internet_gateway(EgressOnlyInternetGatewayId=eigw["EgressOnlyInternetGatewayId"])
     ec2.delete_vpc(VpcId=network["vpc_id"])
@@ -314,7 +314,7 @@ def test_detach_with_an_internet_facing_load_balancer_is_refused(aws, network, e
     ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=network["vpc_id"])
     arn = _load_balancer(aws, network, _group(ec2, network, "-alb"), scheme="internet-facing")
 
-    code, _, _ = error_of(ec2.detach_internet_gateway, InternetGatewayId=igw, VpcId=network["vpc_id"])
+    code, _ignored, _ignored = error_of(ec2.detach_internet_gateway, InternetGatewayId=igw, VpcId=network["vpc_id"])
     assert code == "DependencyViolation"
     aws("elbv2").delete_load_balancer(LoadBalancerArn=arn)
     ec2.detach_internet_gateway(InternetGatewayId=igw, VpcId=network["vpc_id"])

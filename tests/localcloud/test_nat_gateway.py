@@ -66,8 +66,8 @@ def test_tags_carry_aws_resource_types(aws, unique, public_network):
 def test_describe_nat_gateways_honours_tag_filters(aws, unique, public_network):
     """patch_nat_gateway_tag_filters: a stack finds its own gateways, not every gateway."""
     ec2 = aws("ec2")
-    mine, _ = _nat(aws, public_network, unique + "-a", stack=unique)
-    other, _ = _nat(aws, public_network, unique + "-b", subnet_index=1, stack=unique + "-other")
+    mine, _ignored = _nat(aws, public_network, unique + "-a", stack=unique)
+    other, _ignored = _nat(aws, public_network, unique + "-b", subnet_index=1, stack=unique + "-other")
 
     def ids(*filters):
         return sorted(g["NatGatewayId"] for g in ec2.describe_nat_gateways(Filter=list(filters))["NatGateways"])
@@ -106,7 +106,7 @@ def test_deletion_goes_through_deleting_and_frees_interface_and_address(aws, uni
     gateway = _wait_deleted(ec2, nat_id)
 
     assert "DeleteTime" in gateway
-    code, _, _ = error_of(ec2.describe_network_interfaces, NetworkInterfaceIds=[eni_id])
+    code, _ignored, _ignored = error_of(ec2.describe_network_interfaces, NetworkInterfaceIds=[eni_id])
     assert code == "InvalidNetworkInterfaceID.NotFound"
     address = ec2.describe_addresses(AllocationIds=[allocation])["Addresses"][0]
     assert not address.get("AssociationId") and not address.get("NetworkInterfaceId")
@@ -126,7 +126,7 @@ def test_teardown_must_wait_for_deleted(aws, unique, public_network, error_of):
     code, message, status = error_of(ec2.delete_subnet, SubnetId=subnet)
     assert (code, status) == ("DependencyViolation", 400)
     assert message == "The subnet '%s' has dependencies and cannot be deleted." % subnet
-    code, message, _ = error_of(
+    code, message, _ignored = error_of(
         ec2.detach_internet_gateway, InternetGatewayId=public_network["igw_id"], VpcId=public_network["vpc_id"]
     )
     assert code == "DependencyViolation"
@@ -139,5 +139,5 @@ def test_teardown_must_wait_for_deleted(aws, unique, public_network, error_of):
 
 
 def test_deleting_an_unknown_gateway_is_not_found(aws, error_of):
-    code, _, status = error_of(aws("ec2").delete_nat_gateway, NatGatewayId="nat-0123456789abcdef0")
+    code, _ignored, status = error_of(aws("ec2").delete_nat_gateway, NatGatewayId="nat-0123456789abcdef0")
     assert (code, status) == ("NatGatewayNotFound", 400)

@@ -43,7 +43,7 @@ def test_small_gp3_refuses_iops_or_throughput(aws, unique, error_of):
     assert message == (
         "You can't specify IOPS or storage throughput for engine mysql and a storage size less than 400."
     )
-    code, _, _ = error_of(_create, rds, unique, Iops=3000)
+    code, _ignored, _ignored = error_of(_create, rds, unique, Iops=3000)
     assert code == "InvalidParameterCombination"
 
 

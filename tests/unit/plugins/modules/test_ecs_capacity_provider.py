@@ -361,7 +361,7 @@ class FakeECS:
 
     @property
     def mutations(self):
-        return [name for name, _ in self.calls if name in MUTATING]
+        return [name for name, _ignored in self.calls if name in MUTATING]
 
     def describe_capacity_providers(self, capacityProviders, include=None):
         self._record("describe_capacity_providers", capacityProviders=capacityProviders)
@@ -460,7 +460,7 @@ def test_create_then_nothing_to_do():
     client = FakeECS(clusters=[CLUSTER_EMPTY])
     kwargs = dict(cluster="wp", default_strategy={"weight": 1, "base": 0}, tags={"autostack:stack": "wp"})
 
-    first, _ = run(client, **kwargs)
+    first, _ignored = run(client, **kwargs)
     assert first["changed"] is True
     assert client.mutations == ["create_capacity_provider", "put_cluster_capacity_providers"]
     assert first["capacity_provider"]["name"] == "wp-asg"
@@ -469,7 +469,7 @@ def test_create_then_nothing_to_do():
     assert first["diff"]["before"]["capacity_provider"] == {}
 
     client.calls.clear()
-    second, _ = run(client, **kwargs)
+    second, _ignored = run(client, **kwargs)
     assert second["changed"] is False
     assert client.mutations == []
     assert second["diff"]["before"] == second["diff"]["after"]
@@ -477,7 +477,7 @@ def test_create_then_nothing_to_do():
 
 def test_check_mode_create_makes_no_call_and_predicts():
     client = FakeECS(clusters=[CLUSTER_EMPTY])
-    result, _ = run(client, check_mode=True, cluster="wp", default_strategy={"weight": 1, "base": 0})
+    result, _ignored = run(client, check_mode=True, cluster="wp", default_strategy={"weight": 1, "base": 0})
     assert result["changed"] is True
     assert client.mutations == []
     assert client.providers == {}
@@ -503,7 +503,7 @@ def test_missing_cluster_fails_before_creating_anything():
 
 def test_update_of_managed_scaling_and_tags():
     client = FakeECS(providers=[provider()])
-    result, _ = run(client, managed_scaling={"target_capacity": 80}, tags={"team": "web"})
+    result, _ignored = run(client, managed_scaling={"target_capacity": 80}, tags={"team": "web"})
     assert result["changed"] is True
     assert client.mutations == ["update_capacity_provider", "untag_resource", "tag_resource"]
     update = dict(client.calls)["update_capacity_provider"]["autoScalingGroupProvider"]
@@ -516,14 +516,14 @@ def test_update_of_managed_scaling_and_tags():
 
 def test_tags_are_kept_without_purge():
     client = FakeECS(providers=[provider()])
-    result, _ = run(client, tags={"team": "web"}, purge_tags=False)
+    result, _ignored = run(client, tags={"team": "web"}, purge_tags=False)
     assert client.mutations == ["tag_resource"]
     assert result["capacity_provider"]["tags"] == {"autostack:stack": "wp", "team": "web"}
 
 
 def test_check_mode_update_makes_no_call_and_predicts():
     client = FakeECS(providers=[provider()])
-    result, _ = run(client, check_mode=True, managed_scaling={"target_capacity": 60}, tags={"team": "web"})
+    result, _ignored = run(client, check_mode=True, managed_scaling={"target_capacity": 60}, tags={"team": "web"})
     assert result["changed"] is True
     assert client.mutations == []
     after = result["diff"]["after"]["capacity_provider"]
@@ -541,14 +541,14 @@ def test_another_auto_scaling_group_is_refused():
 
 def test_an_inactive_namesake_is_recreated():
     client = FakeECS(providers=[provider(status="INACTIVE", updateStatus="DELETE_COMPLETE")])
-    result, _ = run(client)
+    result, _ignored = run(client)
     assert result["changed"] is True
     assert client.mutations == ["create_capacity_provider"]
 
 
 def test_absent_detaches_then_deletes_and_waits():
     client = FakeECS(providers=[provider()], clusters=[CLUSTER_ATTACHED])
-    result, _ = run(client, state="absent", cluster="wp")
+    result, _ignored = run(client, state="absent", cluster="wp")
     assert result["changed"] is True
     assert client.mutations == ["put_cluster_capacity_providers", "delete_capacity_provider"]
     assert client.clusters["wp"]["capacityProviders"] == ["other"]
@@ -558,14 +558,14 @@ def test_absent_detaches_then_deletes_and_waits():
     assert client.calls[-1][0] == "describe_capacity_providers"
 
     client.calls.clear()
-    again, _ = run(client, state="absent", cluster="wp")
+    again, _ignored = run(client, state="absent", cluster="wp")
     assert again["changed"] is False
     assert client.mutations == []
 
 
 def test_check_mode_absent_makes_no_call():
     client = FakeECS(providers=[provider()], clusters=[CLUSTER_ATTACHED])
-    result, _ = run(client, check_mode=True, state="absent", cluster="wp")
+    result, _ignored = run(client, check_mode=True, state="absent", cluster="wp")
     assert result["changed"] is True
     assert client.mutations == []
     assert result["diff"]["after"] == {
@@ -586,14 +586,14 @@ def test_refused_deletion_reports_the_reason():
 
 def test_absent_when_missing_is_a_no_op():
     client = FakeECS(clusters=[CLUSTER_FARGATE])
-    result, _ = run(client, state="absent", cluster="wp")
+    result, _ignored = run(client, state="absent", cluster="wp")
     assert result["changed"] is False
     assert client.mutations == []
 
 
 def test_absent_with_the_cluster_already_gone_still_deletes():
     client = FakeECS(providers=[provider()])
-    result, _ = run(client, state="absent", cluster="wp")
+    result, _ignored = run(client, state="absent", cluster="wp")
     assert result["changed"] is True
     assert client.mutations == ["delete_capacity_provider"]
     assert "cluster" not in result
