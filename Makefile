@@ -29,7 +29,7 @@ localcloud: setup ## Start the local cloud (AWS API emulator on loopback)
 
 up: localcloud ## Set up, start the local cloud and build the stack (site.yml)
 	ansible-playbook site.yml
-	@echo "Stack outputs: outputs/$$(ansible-inventory --host localhost 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("autostack_stack_name","wordpress"))').json"
+	@echo "Stack outputs: $$(ls outputs/*.json 2>/dev/null | tr '\n' ' ')"
 
 down: setup ## Destroy the stack and stop the local cloud
 	@if $(LOCALCLOUD) status >/dev/null; then ansible-playbook playbooks/destroy.yml; fi

@@ -13,6 +13,8 @@ lint() {
   yamllint --strict .
   echo "== ansible-lint (production profile)"
   ansible-lint --profile production --offline
+  echo "== antsibull-changelog lint"
+  antsibull-changelog lint
 }
 
 sanity() {
