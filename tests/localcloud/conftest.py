@@ -70,3 +70,28 @@ def error_of():
     Fails the test when the call succeeds.
     """
     return _error_of
+
+
+@pytest.fixture
+def auto_scaling_group(aws):
+    """``auto_scaling_group(name, subnet_ids, desired=0)``: a launch template and a group using it.
+
+    Returns the group as DescribeAutoScalingGroups describes it.
+    """
+
+    def make(name, subnet_ids, desired=0):
+        aws("ec2").create_launch_template(
+            LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
+        )
+        autoscaling = aws("autoscaling")
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=name,
+            LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
+            MinSize=0,
+            MaxSize=max(desired, 1),
+            DesiredCapacity=desired,
+            VPCZoneIdentifier=",".join(subnet_ids),
+        )
+        return autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+
+    return make

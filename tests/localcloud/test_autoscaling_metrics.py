@@ -16,19 +16,8 @@ MODULE_METRICS = [
 
 
 @pytest.fixture
-def group(aws, unique, network):
-    aws("ec2").create_launch_template(
-        LaunchTemplateName=unique, LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
-    )
-    aws("autoscaling").create_auto_scaling_group(
-        AutoScalingGroupName=unique,
-        LaunchTemplate={"LaunchTemplateName": unique, "Version": "$Latest"},
-        MinSize=0,
-        MaxSize=1,
-        DesiredCapacity=0,
-        VPCZoneIdentifier=",".join(network["subnet_ids"]),
-    )
-    return unique
+def group(auto_scaling_group, unique, network):
+    return auto_scaling_group(unique, network["subnet_ids"])["AutoScalingGroupName"]
 
 
 def _enabled(autoscaling, name):

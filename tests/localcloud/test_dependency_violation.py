@@ -140,40 +140,21 @@ def test_terminated_instance_loses_its_primary_interface(aws, network):
     assert in_subnet["NetworkInterfaces"] == []
 
 
-def test_subnet_of_an_auto_scaling_group_without_instances_can_be_deleted(aws, network):
+def test_subnet_of_an_auto_scaling_group_without_instances_can_be_deleted(aws, auto_scaling_group, network):
     """An ASG's VPCZoneIdentifier does not block subnet deletion on AWS; only its instances do."""
-    ec2, autoscaling = aws("ec2"), aws("autoscaling")
-    name = network["name"]
-    ec2.create_launch_template(
-        LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
-        MinSize=0,
-        MaxSize=1,
-        DesiredCapacity=0,
-        VPCZoneIdentifier=network["subnet_ids"][0],
-    )
+    ec2 = aws("ec2")
+    auto_scaling_group(network["name"], network["subnet_ids"][:1])
 
     ec2.delete_subnet(SubnetId=network["subnet_ids"][0])
 
 
-def test_subnet_with_auto_scaling_instances_is_refused_until_the_group_is_gone(aws, network, error_of):
+def test_subnet_with_auto_scaling_instances_is_refused_until_the_group_is_gone(
+    aws, auto_scaling_group, network, error_of
+):
     """The group's instances have interfaces in the subnet; deleting the group terminates them."""
     ec2, autoscaling = aws("ec2"), aws("autoscaling")
     name, subnet = network["name"], network["subnet_ids"][0]
-    ec2.create_launch_template(
-        LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
-        MinSize=0,
-        MaxSize=2,
-        DesiredCapacity=2,
-        VPCZoneIdentifier=subnet,
-    )
+    auto_scaling_group(name, [subnet], desired=2)
 
     _subnet_refused(error_of, ec2, subnet)
     autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)

@@ -3,21 +3,8 @@
 import json
 
 
-def _asg_arn(aws, name, network):
-    ec2, autoscaling = aws("ec2"), aws("autoscaling")
-    ec2.create_launch_template(
-        LaunchTemplateName=name, LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"}
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName=name,
-        LaunchTemplate={"LaunchTemplateName": name, "Version": "$Latest"},
-        MinSize=0,
-        MaxSize=1,
-        DesiredCapacity=0,
-        VPCZoneIdentifier=network["subnet_ids"][0],
-    )
-    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
-    return group["AutoScalingGroupARN"]
+def _asg_arn(auto_scaling_group, name, network):
+    return auto_scaling_group(name, network["subnet_ids"][:1])["AutoScalingGroupARN"]
 
 
 def test_cluster_without_providers_reports_empty_lists(aws, unique):
@@ -32,12 +19,12 @@ def test_cluster_without_providers_reports_empty_lists(aws, unique):
         assert cluster["defaultCapacityProviderStrategy"] == []
 
 
-def test_cluster_providers_can_be_set_and_emptied_again(aws, unique, network):
+def test_cluster_providers_can_be_set_and_emptied_again(aws, auto_scaling_group, unique, network):
     """What community.aws.ecs_cluster does: set providers, then purge them with []."""
     ecs = aws("ecs")
     provider = unique + "-cp"
     ecs.create_capacity_provider(
-        name=provider, autoScalingGroupProvider={"autoScalingGroupArn": _asg_arn(aws, unique, network)}
+        name=provider, autoScalingGroupProvider={"autoScalingGroupArn": _asg_arn(auto_scaling_group, unique, network)}
     )
     ecs.create_cluster(clusterName=unique)
     strategy = [{"capacityProvider": provider, "weight": 1, "base": 0}]
@@ -55,12 +42,12 @@ def test_cluster_providers_can_be_set_and_emptied_again(aws, unique, network):
     assert cluster["defaultCapacityProviderStrategy"] == []
 
 
-def test_describe_capacity_providers_without_names_lists_all(aws, unique, network):
+def test_describe_capacity_providers_without_names_lists_all(aws, auto_scaling_group, unique, network):
     """patch_ecs_describe_all_capacity_providers: every provider plus FARGATE and FARGATE_SPOT."""
     ecs = aws("ecs")
     provider = unique + "-cp"
     ecs.create_capacity_provider(
-        name=provider, autoScalingGroupProvider={"autoScalingGroupArn": _asg_arn(aws, unique, network)}
+        name=provider, autoScalingGroupProvider={"autoScalingGroupArn": _asg_arn(auto_scaling_group, unique, network)}
     )
 
     listed = ecs.describe_capacity_providers()
