@@ -381,9 +381,14 @@ class CapacityProviderManager:
         return True
 
     def _attach(self, cluster: Dict[str, Any]) -> None:
+        self._apply_cluster_plan(
+            cluster, plan_attach(cluster, self._params["name"], self._params.get("default_strategy"))
+        )
+
+    def _apply_cluster_plan(self, cluster: Dict[str, Any], plan: Optional[Dict[str, Any]]) -> None:
+        """Put the cluster's providers and default strategy as planned (None: nothing to change)."""
         cluster_name = self._params["cluster"]
         before = cluster_attachment(cluster)
-        plan = plan_attach(cluster, self._params["name"], self._params.get("default_strategy"))
         after = plan or before
         if plan is not None:
             self.changed = True
@@ -433,17 +438,7 @@ class CapacityProviderManager:
             )
 
     def _detach(self, cluster: Dict[str, Any]) -> None:
-        cluster_name = self._params["cluster"]
-        before = cluster_attachment(cluster)
-        plan = plan_detach(cluster, self._params["name"])
-        after = plan or before
-        if plan is not None:
-            self.changed = True
-            if not self._check_mode:
-                after = cluster_attachment(put_cluster_capacity_providers(self._client, cluster_name, plan))
-        self.before["cluster"] = format_cluster_attachment(cluster_name, before)
-        self.after["cluster"] = format_cluster_attachment(cluster_name, after)
-        self.result["cluster"] = self.after["cluster"]
+        self._apply_cluster_plan(cluster, plan_detach(cluster, self._params["name"]))
 
     # -- results ---------------------------------------------------------------------------------
 
