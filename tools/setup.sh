@@ -4,7 +4,8 @@
 #   2. the pinned tool chain in it (ansible, whose PyPI package carries amazon.aws,
 #      community.aws and community.docker; moto; test tools);
 #   3. this checkout linked as collections/ansible_collections/autostack/wordpress;
-#   4. the Docker engine and shellcheck, installed when absent and the machine allows it;
+#   4. the Docker engine, debootstrap, docker-registry and shellcheck, installed when absent and the
+#      machine allows it;
 #   5. the Docker engine started when it is not running.
 set -euo pipefail
 
@@ -72,9 +73,13 @@ if [ -n "$pip_boot" ]; then
   fi
 fi
 
-# 4. Debian packages: the Docker engine (image and verify phases) and shellcheck (sanity).
+# 4. Debian packages: the Docker engine (image and verify phases), debootstrap (the base image
+#    when no registry can be pulled from), Docker's registry (the local cloud's ECR) and
+#    shellcheck (sanity).
 apt_missing=()
 command -v dockerd >/dev/null 2>&1 || docker info >/dev/null 2>&1 || apt_missing+=(docker.io)
+[ -x /usr/sbin/debootstrap ] || apt_missing+=(debootstrap)
+command -v docker-registry >/dev/null 2>&1 || apt_missing+=(docker-registry)
 command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
