@@ -1,4 +1,4 @@
-"""Fixtures shared by the test suites: a private local-cloud emulator on a free port."""
+"""Fixtures shared by the test suites: a private local cloud (emulator and registry) on free ports."""
 
 import os
 import socket
@@ -11,41 +11,71 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCALCLOUD = os.path.join(TOP, "tools", "localcloud", "localcloud.py")
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(exclude=()):
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in exclude:
+            return port
 
 
 class Emulator:
-    """A running emulator of our own: ``url``, ``env`` (for subprocesses) and ``client()``."""
+    """A running local cloud of our own: the emulator (``url``, ``client()``) and ECR's registry.
 
-    def __init__(self, state_dir, port):
+    ``env`` is for subprocesses. ``registry`` is the registry's ``127.0.0.1:<port>`` (what
+    repository URIs start with), ``registry_url`` its base URL, ``registry_password()`` the
+    password of its user ``AWS``, ``registry_dir`` where localcloud.py keeps its config and
+    storage, ``log`` the emulator's log. ``spawn(state_dir)`` makes another, unstarted one.
+    """
+
+    def __init__(self, state_dir, port, registry_port=None):
         self.state_dir = str(state_dir)
         self.port = port
         self.url = "http://127.0.0.1:%d" % port
+        self.registry_port = registry_port or free_port(exclude=(port,))
+        self.registry = "127.0.0.1:%d" % self.registry_port
+        self.registry_url = "http://" + self.registry
+        self.registry_dir = os.path.join(self.state_dir, "registry")
+        self.log = os.path.join(self.state_dir, "moto.log")
         self.env = dict(
             os.environ,
             LOCALCLOUD_STATE_DIR=self.state_dir,
             LOCALCLOUD_PORT=str(port),
+            LOCALCLOUD_REGISTRY_PORT=str(self.registry_port),
             AWS_ENDPOINT_URL=self.url,
             AWS_ACCESS_KEY_ID="testing",
             AWS_SECRET_ACCESS_KEY="testing",
             AWS_DEFAULT_REGION="eu-west-1",
         )
 
-    def _run(self, command):
+    @classmethod
+    def spawn(cls, state_dir):
+        """Another local cloud on free ports, not started yet (for tests that stop theirs)."""
+        return cls(state_dir, free_port())
+
+    def run(self, command, **env):
+        """``localcloud.py <command>`` for this local cloud; ``env`` adds or overrides variables."""
         return subprocess.run(
-            [sys.executable, LOCALCLOUD, command], env=self.env, capture_output=True, text=True, timeout=90, check=False
+            [sys.executable, LOCALCLOUD, command],
+            env=dict(self.env, **env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
+    def registry_password(self):
+        with open(os.path.join(self.registry_dir, "password")) as handle:
+            return handle.read().strip()
+
     def start(self):
-        proc = self._run("start")
+        proc = self.run("start")
         if proc.returncode != 0:
             raise RuntimeError("emulator did not start: %s%s" % (proc.stdout, proc.stderr))
 
     def stop(self):
-        self._run("stop")
+        self.run("stop")
 
     def reset(self):
         import urllib.request
@@ -66,7 +96,10 @@ class Emulator:
 
 @pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
-    """One private emulator for the session; tests that need a clean slate call ``reset()``."""
+    """One private local cloud for the session; tests that need a clean slate call ``reset()``.
+
+    ``reset()`` empties the emulator only: images stay in the registry.
+    """
     emu = Emulator(tmp_path_factory.mktemp("localcloud"), free_port())
     emu.start()
     yield emu

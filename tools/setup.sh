@@ -81,12 +81,19 @@ command -v dockerd >/dev/null 2>&1 || docker info >/dev/null 2>&1 || apt_missing
 [ -x /usr/sbin/debootstrap ] || apt_missing+=(debootstrap)
 command -v docker-registry >/dev/null 2>&1 || apt_missing+=(docker-registry)
 command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
+# The tests' tiny images are docker-imported from busybox-static.
+[ -x /bin/busybox ] || apt_missing+=(busybox-static)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${apt_missing[*]}"
     apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_missing[@]}" >"$state/apt.log" 2>&1 \
       || die "apt-get install ${apt_missing[*]} failed; see $state/apt.log"
+    # Debian's docker-registry package comes with a service on :5000 (all interfaces); the local
+    # cloud runs its own registry on loopback instead.
+    if [[ " ${apt_missing[*]} " == *" docker-registry "* ]] && command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
   else
     say "WARNING: missing ${apt_missing[*]} and this user cannot install them (needs root and apt-get)"
   fi

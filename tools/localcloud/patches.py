@@ -55,6 +55,20 @@ ELBv2
       (``idle_timeout.timeout_seconds`` 60, ``routing.http2.enabled`` true, ...); moto
       leaves most out and ``amazon.aws.elb_application_lb`` fails with a KeyError.
 
+ECR on the local registry (only when ``localcloud.py`` sets ``LOCALCLOUD_REGISTRY`` and
+``LOCALCLOUD_REGISTRY_PASSWORD_FILE``; without them ECR is moto's)
+  ``patch_ecr_registry_repository_uri``
+      ``repositoryUri`` is ``127.0.0.1:<port>/<name>`` on the local registry (moto: an AWS host).
+  ``patch_ecr_registry_authorization_token``
+      ``GetAuthorizationToken`` answers the registry's credentials (``AWS:<password>``),
+      ``proxyEndpoint`` ``http://127.0.0.1:<port>`` and an expiry 12 hours on (moto: a made-up
+      password, an AWS host, 2015).
+  ``patch_ecr_registry_push_events``
+      The registry notifies ``POST /_localcloud/registry-events`` of pushes; each tagged
+      manifest is put, with its exact bytes, media type and digest, into the ECR repository of
+      that name, so ``DescribeImages`` lists what ``docker push`` sent (moto: nothing).
+      Pushes to names ECR does not have are logged and ignored (``test_registry.py``).
+
 Teardown order (AWS refuses to delete what is still in use; moto mostly does not)
   ``patch_instance_eni_lifecycle``
       Network interfaces created with an instance or an ``awsvpc`` ECS task go away when
@@ -94,6 +108,7 @@ start it without some patches (how each test was shown to fail without its patch
 import datetime
 import functools
 import os
+import sys
 import threading
 import time
 import traceback
@@ -1010,3 +1025,232 @@ def patch_autoscaling_force_delete():
         return original(self)
 
     AutoScalingResponse.delete_auto_scaling_group = delete_auto_scaling_group
+
+
+# ------------------------------------------------------- ECR and the local registry
+
+# Set by localcloud.py: the registry's address (127.0.0.1:<port>) and the file holding the
+# password of its user AWS. Without them the ECR patches below leave moto as it is.
+_REGISTRY_USER = "AWS"
+_REGISTRY_EVENTS_PATH = "/_localcloud/registry-events"
+_REGISTRY_INFO_PATH = "/_localcloud/registry"
+_REGISTRY_TOKEN_HOURS = 12  # what GetAuthorizationToken grants on AWS
+# What ECR stores and the registry serves as a manifest; a layer or a config blob is none of them.
+_MANIFEST_MEDIA_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+_REGISTRY_LOCK = threading.Lock()  # moto's server is threaded; one import into ECR at a time
+
+
+def _registry():
+    """The registry's address, or "" when the emulator runs without one."""
+    address = os.environ.get("LOCALCLOUD_REGISTRY", "").strip()
+    if not address:
+        return ""
+    host, dummy, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError("LOCALCLOUD_REGISTRY=%r is not host:port" % address)
+    password_file = os.environ.get("LOCALCLOUD_REGISTRY_PASSWORD_FILE", "")
+    if not password_file or not os.path.isfile(password_file):
+        raise ValueError(
+            "LOCALCLOUD_REGISTRY is set but LOCALCLOUD_REGISTRY_PASSWORD_FILE=%r names no file" % password_file
+        )
+    return address
+
+
+def _registry_password():
+    # Read on every use: localcloud.py may make a new one when it restarts the registry alone.
+    with open(os.environ["LOCALCLOUD_REGISTRY_PASSWORD_FILE"]) as handle:
+        return handle.read().strip()
+
+
+def _registry_log(message):
+    # The emulator's stderr is moto.log; one line per decision, never a credential.
+    sys.stderr.write("localcloud registry-events: %s\n" % message)
+    sys.stderr.flush()
+
+
+@patch
+def patch_ecr_registry_repository_uri():
+    """Repositories live on the local registry: ``repositoryUri`` is ``127.0.0.1:<port>/<name>``.
+
+    AWS: ``<account>.dkr.ecr.<region>.amazonaws.com/<name>``, a registry Docker can push to.
+    moto answers the same name, which resolves to AWS (unreachable here), so nothing built
+    from a repository's URI could be pushed or pulled. Only with ``LOCALCLOUD_REGISTRY`` set.
+    """
+    address = _registry()
+    if not address:
+        return
+    from moto.ecr.models import Repository
+
+    @_wrap(Repository, "__init__")
+    def __init__(original, self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.uri = "%s/%s" % (address, self.name)
+
+
+@patch
+def patch_ecr_registry_authorization_token():
+    """GetAuthorizationToken answers the local registry's credentials.
+
+    AWS: ``authorizationToken`` is base64 ``AWS:<password>`` for the account's registry,
+    ``proxyEndpoint`` that registry's https URL, ``expiresAt`` 12 hours on. moto answers a
+    made-up password, an AWS host and an expiry in 2015, so ``docker login`` with them fails.
+    Here: the local registry's password, ``http://127.0.0.1:<port>`` (loopback registries
+    are plain HTTP to Docker), now + 12 h. Only with ``LOCALCLOUD_REGISTRY`` set.
+    """
+    address = _registry()
+    if not address:
+        return
+    import base64
+
+    from moto.core.responses import ActionResult
+    from moto.ecr.responses import ECRResponse
+
+    def get_authorization_token(self):
+        registry_ids = self._get_param("registryIds") or [self.current_account]
+        token = base64.b64encode(("%s:%s" % (_REGISTRY_USER, _registry_password())).encode()).decode()
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=_REGISTRY_TOKEN_HOURS)
+        return ActionResult(
+            {
+                "authorizationData": [
+                    {"authorizationToken": token, "expiresAt": expires, "proxyEndpoint": "http://" + address}
+                    for dummy in registry_ids
+                ]
+            }
+        )
+
+    ECRResponse.get_authorization_token = get_authorization_token
+
+
+def _ecr_backends_holding(repository_name):
+    """Every (account, region) ECR backend that has a repository of that name.
+
+    Iterates the dicts themselves: moto's ``[]`` would create backends as it goes.
+    """
+    from moto.ecr.models import ecr_backends
+
+    found = []
+    for account_id, regions in list(dict.items(ecr_backends)):
+        for region, backend in list(dict.items(regions)):
+            if repository_name in backend.repositories:
+                found.append((account_id, region, backend))
+    return found
+
+
+def _fetch_manifest(address, repository_name, digest):
+    """The manifest as the registry stores it: (exact bytes, media type)."""
+    import base64
+    import urllib.request
+
+    credentials = base64.b64encode(("%s:%s" % (_REGISTRY_USER, _registry_password())).encode()).decode()
+    request = urllib.request.Request(
+        "http://%s/v2/%s/manifests/%s" % (address, repository_name, digest),
+        headers={"Accept": ", ".join(_MANIFEST_MEDIA_TYPES), "Authorization": "Basic " + credentials},
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+    with opener.open(request, timeout=10) as response:
+        return response.read(), response.headers.get_content_type()
+
+
+def _import_push(address, event):
+    """Put the manifest of one push event into every ECR repository of that name."""
+    import hashlib
+
+    from moto.ecr.exceptions import ImageAlreadyExistsException
+
+    target = event.get("target") or {}
+    if event.get("action") != "push" or target.get("mediaType") not in _MANIFEST_MEDIA_TYPES:
+        return
+    name, tag, digest = target.get("repository"), target.get("tag"), target.get("digest")
+    if not tag:
+        # A manifest pushed by digest alone (an index's members): AWS lists it untagged under
+        # its index; the image phase pushes tags only.
+        _registry_log("ignored %s@%s: pushed without a tag" % (name, digest))
+        return
+    holders = _ecr_backends_holding(name)
+    if not holders:
+        _registry_log(
+            "ignored %s:%s (%s): no ECR repository named %s in any account or region; AWS would have "
+            "refused the push, the local registry keeps it" % (name, tag, digest, name)
+        )
+        return
+    manifest, media_type = _fetch_manifest(address, name, digest)
+    actual = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    if actual != digest:
+        _registry_log("ignored %s:%s: the registry served %s for %s" % (name, tag, actual, digest))
+        return
+    for account_id, region, backend in holders:
+        with _REGISTRY_LOCK:
+            try:
+                backend.put_image(name, manifest.decode("utf-8"), tag, media_type, digest)
+            except ImageAlreadyExistsException as error:
+                known = [image for image in backend.repositories[name].images if image.image_digest == digest]
+                if known and tag in known[0].image_tags:
+                    _registry_log("%s:%s (%s) already in ECR %s/%s" % (name, tag, digest, account_id, region))
+                else:
+                    _registry_log(
+                        "ECR %s/%s refused %s:%s (%s): %s; AWS would have refused the push, the local "
+                        "registry keeps it" % (account_id, region, name, tag, digest, error.message)
+                    )
+                continue
+        _registry_log("imported %s:%s (%s) into ECR %s/%s" % (name, tag, digest, account_id, region))
+
+
+@patch
+def patch_ecr_registry_push_events():
+    """Images pushed to the local registry appear in ECR (DescribeImages, BatchGetImage, ...).
+
+    AWS: a ``docker push`` to a repository URI is what puts the image into ECR; the image's
+    digest is the sha256 of its manifest. moto's ECR has no registry behind it. Here the
+    registry notifies the emulator of every push (``notifications`` in its config, POST to
+    ``/_localcloud/registry-events`` on the emulator's own port); for each tagged manifest the
+    emulator fetches the manifest's exact bytes from the registry and puts them, with their
+    media type and digest, into the ECR repository of that name (in whichever account and
+    region has one; pushes to names ECR does not have are logged and ignored). Deleting
+    images through ECR does not reach the registry. ``GET /_localcloud/registry`` names the
+    registry (``localcloud.py start`` checks it). Only with ``LOCALCLOUD_REGISTRY`` set.
+    """
+    address = _registry()
+    if not address:
+        return
+    import json
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+    from werkzeug.wrappers import Request, Response
+
+    def events(environ, start_response):
+        request = Request(environ)
+        if request.method != "POST":
+            return Response("POST only\n", status=405)(environ, start_response)
+        try:
+            envelope = json.loads(request.get_data())
+            notified = list(envelope["events"])
+        except (ValueError, KeyError, TypeError) as error:
+            return Response("not a registry notification: %s\n" % error, status=400)(environ, start_response)
+        for event in notified:
+            try:
+                _import_push(address, event)
+            except Exception:  # one bad event must not make the registry resend the others forever
+                _registry_log("failed on %s:\n%s" % (json.dumps(event.get("target")), traceback.format_exc()))
+        # Anything but 2xx makes the registry retry the whole batch with back-off, without end;
+        # every event was handled or logged above.
+        return Response("", status=200)(environ, start_response)
+
+    def info(environ, start_response):
+        body = json.dumps({"registry": address, "user": _REGISTRY_USER, "events": _REGISTRY_EVENTS_PATH})
+        return Response(body + "\n", status=200, mimetype="application/json")(environ, start_response)
+
+    # The events come from the registry, which can only tell the emulator to copy what it really
+    # holds, so the route needs no credentials of its own (moto's API has none either).
+    @_wrap(DomainDispatcherApplication, "__call__")
+    def __call__(original, self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == _REGISTRY_EVENTS_PATH:
+            return events(environ, start_response)
+        if path == _REGISTRY_INFO_PATH:
+            return info(environ, start_response)
+        return original(self, environ, start_response)

@@ -5,8 +5,11 @@ Started by ``localcloud.py start``; not meant to be run by hand. The patches in
 idempotence or teardown order depend on.
 
 Environment read by the patches: ``LOCALCLOUD_NAT_DELETE_SECONDS`` (how long a NAT
-gateway stays ``deleting``, default 1) and ``LOCALCLOUD_DISABLE_PATCHES`` (comma-separated
-patch names to leave out, to show what a patch fixes).
+gateway stays ``deleting``, default 1), ``LOCALCLOUD_DISABLE_PATCHES`` (comma-separated
+patch names to leave out, to show what a patch fixes), and ``LOCALCLOUD_REGISTRY`` with
+``LOCALCLOUD_REGISTRY_PASSWORD_FILE`` (the local registry's ``127.0.0.1:<port>`` and the file
+holding its password: ECR then hands out that registry and lists what is pushed to it; without
+them ECR is moto's own).
 """
 
 import argparse
