@@ -30,6 +30,7 @@ def main(argv=None):
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
     import patches  # noqa: E402  (needs the environment above)
+    import patches_ecs_service  # noqa: E402,F401  (registers its patches with patches.patch)
 
     patches.apply_all()
 
