@@ -16,7 +16,7 @@ export LOCALCLOUD_PORT
 
 LOCALCLOUD := $(VENV)/bin/python tools/localcloud/localcloud.py
 
-.PHONY: help setup localcloud up down test lint sanity unit integration molecule
+.PHONY: help setup localcloud up down test lint sanity unit integration molecule bench
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,3 +49,6 @@ unit: setup ## pytest unit tests (no network)
 
 integration: localcloud ## Emulator fidelity tests and the molecule scenarios (pytest)
 	tools/test.sh integration
+
+bench: setup ## Image build benchmark: wp_image role vs Dockerfile vs Packer (not a test; takes minutes)
+	$(VENV)/bin/python bench/image_build.py $(BENCH_ARGS)
