@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Image build benchmark: the wp_image role against a Dockerfile (and Packer) building the same image.
 
 Not part of the test suite. One invocation, same base image for every build:
@@ -59,11 +59,11 @@ def run(argv: list[str], *, timeout: float, env: dict | None = None, cwd: Path =
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        out, _err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         # ansible and packer fork workers: the group goes, not just the leader.
         os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, _err = proc.communicate(timeout=30)
         elapsed = time.monotonic() - start
         if log_path:
             log_path.write_text(out or "")
@@ -152,7 +152,7 @@ class Bench:
 
     def build_ours(self, force: bool) -> float:
         before = set(images_of(self.repo_ours))
-        _, out, secs = run([str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(self.ours_playbook),
+        _rc, out, secs = run([str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(self.ours_playbook),
                             "-e", f"bench_force={'true' if force else 'false'}"],
                            env=self.env, timeout=self.args.timeout,
                            log_path=self.tmp / f"ours-{'force' if force else 'rebuild'}-{time.time_ns()}.log")
@@ -179,7 +179,7 @@ class Bench:
         # The classic builder: Docker 20.10's default, and BuildKit's frontend image could not be
         # pulled here anyway.
         env = dict(self.env, DOCKER_BUILDKIT="0")
-        _, _, secs = run(["docker", "build", "--no-cache", "--force-rm", "--pull=false", "-t", ref,
+        _rc, _out, secs = run(["docker", "build", "--no-cache", "--force-rm", "--pull=false", "-t", ref,
                           str(self.context)], env=env, timeout=self.args.timeout,
                          log_path=self.tmp / f"dockerfile-{run_no}.log")
         self.created_images.add(image_info(ref)["id"])
@@ -190,7 +190,7 @@ class Bench:
         if self.args.skip_packer:
             return "skipped (--skip-packer)"
         try:
-            rc, out, _ = run([PACKER, "version"], timeout=30, check=False,
+            rc, out, _secs = run([PACKER, "version"], timeout=30, check=False,
                              env=dict(self.env, CHECKPOINT_DISABLE="1"))
         except (OSError, BenchError) as exc:
             return f"packer does not run: {exc}"
@@ -216,7 +216,7 @@ class Bench:
                 "-var", f"docroot={runtime['docroot']}",
                 str(BENCH / "packer" / "template.json")]
         try:
-            _, _, secs = run(argv, env=env, timeout=self.args.timeout,
+            _rc, _out, secs = run(argv, env=env, timeout=self.args.timeout,
                              log_path=self.tmp / f"packer-{run_no}.log")
         finally:
             docker("rm", "-f", self.packer_container, check=False)
@@ -250,7 +250,7 @@ def ratio(value: float | None, ref: float | None) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=1, help="builds of each kind; the median is reported")
     parser.add_argument("--skip-packer", action="store_true", help="leave the packer build out")
     parser.add_argument("--keep-images", action="store_true", help="keep the bench images (printed at the end)")

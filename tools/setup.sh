@@ -74,8 +74,8 @@ if [ -n "$pip_boot" ]; then
 fi
 
 # 4. Debian packages: the Docker engine (image and verify phases), debootstrap (the base image
-#    when no registry can be pulled from), Docker's registry (the local cloud's ECR) and
-#    shellcheck (sanity).
+#    when no registry can be pulled from), Docker's registry (the local cloud's ECR) and the
+#    shell script linter for the sanity tests.
 apt_missing=()
 command -v dockerd >/dev/null 2>&1 || docker info >/dev/null 2>&1 || apt_missing+=(docker.io)
 [ -x /usr/sbin/debootstrap ] || apt_missing+=(debootstrap)
