@@ -153,9 +153,9 @@ class Bench:
     def build_ours(self, force: bool) -> float:
         before = set(images_of(self.repo_ours))
         _rc, out, secs = run([str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), str(self.ours_playbook),
-                            "-e", f"bench_force={'true' if force else 'false'}"],
-                           env=self.env, timeout=self.args.timeout,
-                           log_path=self.tmp / f"ours-{'force' if force else 'rebuild'}-{time.time_ns()}.log")
+                              "-e", f"bench_force={'true' if force else 'false'}"],
+                             env=self.env, timeout=self.args.timeout,
+                             log_path=self.tmp / f"ours-{'force' if force else 'rebuild'}-{time.time_ns()}.log")
         ids = images_of(self.repo_ours)
         self.created_images.update(ids)
         if not ids:
@@ -180,8 +180,8 @@ class Bench:
         # pulled here anyway.
         env = dict(self.env, DOCKER_BUILDKIT="0")
         _rc, _out, secs = run(["docker", "build", "--no-cache", "--force-rm", "--pull=false", "-t", ref,
-                          str(self.context)], env=env, timeout=self.args.timeout,
-                         log_path=self.tmp / f"dockerfile-{run_no}.log")
+                               str(self.context)], env=env, timeout=self.args.timeout,
+                              log_path=self.tmp / f"dockerfile-{run_no}.log")
         self.created_images.add(image_info(ref)["id"])
         self.dockerfile_ref = ref
         return secs
@@ -191,7 +191,7 @@ class Bench:
             return "skipped (--skip-packer)"
         try:
             rc, out, _secs = run([PACKER, "version"], timeout=30, check=False,
-                             env=dict(self.env, CHECKPOINT_DISABLE="1"))
+                                 env=dict(self.env, CHECKPOINT_DISABLE="1"))
         except (OSError, BenchError) as exc:
             return f"packer does not run: {exc}"
         return None if rc == 0 else f"packer version failed: {out.strip()}"
@@ -217,7 +217,7 @@ class Bench:
                 str(BENCH / "packer" / "template.json")]
         try:
             _rc, _out, secs = run(argv, env=env, timeout=self.args.timeout,
-                             log_path=self.tmp / f"packer-{run_no}.log")
+                                  log_path=self.tmp / f"packer-{run_no}.log")
         finally:
             docker("rm", "-f", self.packer_container, check=False)
             # packer commits an untagged image before tagging it; keep track either way.
