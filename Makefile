@@ -16,7 +16,7 @@ export LOCALCLOUD_PORT
 
 LOCALCLOUD := $(VENV)/bin/python tools/localcloud/localcloud.py
 
-.PHONY: help setup localcloud up down test lint sanity unit integration molecule bench
+.PHONY: help setup localcloud up down test lint sanity unit integration molecule e2e bench
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,8 +30,9 @@ localcloud: setup ## Start the local cloud (AWS API emulator on loopback)
 up: localcloud ## Set up, start the local cloud and build the stack (site.yml)
 	ansible-playbook site.yml
 	@echo "Stack outputs: $$(ls outputs/*.json 2>/dev/null | tr '\n' ' ')"
+	@$(VENV)/bin/python tools/stack_url.py
 
-down: setup ## Destroy the stack and stop the local cloud
+down: setup ## Destroy the stack (the local run of WordPress included) and stop the local cloud
 	@if $(LOCALCLOUD) status >/dev/null; then ansible-playbook playbooks/destroy.yml; fi
 	@$(LOCALCLOUD) stop
 
@@ -49,6 +50,9 @@ unit: setup ## pytest unit tests (no network)
 
 integration: localcloud ## Emulator fidelity tests and the molecule scenarios (pytest)
 	tools/test.sh integration
+
+e2e: localcloud ## The end-to-end test alone: a stack, the image, deploy, the local run, the installer in Chromium
+	$(VENV)/bin/python -m pytest -q tests/integration/test_e2e_browser.py
 
 bench: setup ## Image build benchmark: wp_image role vs Dockerfile vs Packer (not a test; takes minutes)
 	$(VENV)/bin/python bench/image_build.py $(BENCH_ARGS)

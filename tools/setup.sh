@@ -4,8 +4,8 @@
 #   2. the pinned tool chain in it (ansible, whose PyPI package carries amazon.aws,
 #      community.aws and community.docker; moto; test tools);
 #   3. this checkout linked as collections/ansible_collections/autostack/wordpress;
-#   4. the Docker engine, debootstrap, docker-registry and shellcheck, installed when absent and the
-#      machine allows it;
+#   4. the Docker engine, debootstrap, docker-registry, shellcheck and chromium (+ its driver),
+#      installed when absent and the machine allows it;
 #   5. the Docker engine started when it is not running.
 set -euo pipefail
 
@@ -83,6 +83,9 @@ command -v docker-registry >/dev/null 2>&1 || apt_missing+=(docker-registry)
 command -v shellcheck >/dev/null 2>&1 || apt_missing+=(shellcheck)
 # The tests' tiny images are docker-imported from busybox-static.
 [ -x /bin/busybox ] || apt_missing+=(busybox-static)
+# The end-to-end test completes WordPress's installer in headless Chromium (selenium drives it).
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || apt_missing+=(chromium-driver)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian packages: ${apt_missing[*]}"

@@ -11,17 +11,12 @@ Timings of each run are printed (``pytest -s``) and written to ``timings.json`` 
 """
 
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
+import stack_support
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
 STACK = "dpl%s" % uuid.uuid4().hex[:6]
 KEY_NAMES = [
     "AUTH_KEY",
@@ -33,84 +28,12 @@ KEY_NAMES = [
     "LOGGED_IN_SALT",
     "NONCE_SALT",
 ]
-RECAP = re.compile(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)")
-RECORD_IMAGE = """
-- name: Record an image as the image phase does
-  hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Record the image in the stack outputs
-      autostack.wordpress.stack_outputs:
-        directory: "{{ autostack_outputs_dir }}"
-        stack: "{{ autostack_stack_name }}"
-        values:
-          wp_image_uri: "{{ image_uri }}"
-          wp_image_tag: "{{ image_uri.rsplit(':', 1)[1] }}"
-          wp_image_digest: "sha256:{{ image_uri | hash('sha256') }}"
-"""
 TIMINGS = {}
 
 
-class Run:
-    def __init__(self, proc, seconds):
-        self.proc = proc
-        self.seconds = seconds
-        self.output = proc.stdout + proc.stderr
-        match = None
-        for match in RECAP.finditer(proc.stdout):
-            pass
-        self.changed = int(match.group(2)) if match else None
-        self.failed = int(match.group(4)) if match else None
-
-    def check(self):
-        assert self.proc.returncode == 0, self.output[-20000:]
-        return self
-
-
-class Stack:
-    """The stack under test: its name, its private outputs directory, and how to run playbooks on it."""
-
+class Stack(stack_support.Stack):
     def __init__(self, emulator, directory, name=STACK):
-        self.emulator = emulator
-        self.directory = directory
-        self.name = name
-        self.outputs_dir = str(directory / "outputs")
-        self.env = dict(
-            emulator.env,
-            ANSIBLE_CONFIG=os.path.join(TOP, "ansible.cfg"),
-            ANSIBLE_FORCE_COLOR="0",
-            PATH=BIN + os.pathsep + emulator.env.get("PATH", ""),
-        )
-
-    def run(self, playbook, label, *args, **extra_vars):
-        variables = {"autostack_stack_name": self.name, "autostack_outputs_dir": self.outputs_dir}
-        variables.update(extra_vars)
-        command = [os.path.join(BIN, "ansible-playbook"), playbook, "-e", json.dumps(variables)] + list(args)
-        started = time.monotonic()
-        proc = subprocess.run(command, cwd=TOP, env=self.env, capture_output=True, text=True, timeout=1800, check=False)
-        run = Run(proc, time.monotonic() - started)
-        TIMINGS["%s (%s)" % (label, self.name)] = round(run.seconds, 1)
-        print("%-60s %6.1f s  changed=%s rc=%d" % (label, run.seconds, run.changed, proc.returncode))
-        return run
-
-    def deploy(self, label, *args, **extra_vars):
-        extra_vars.setdefault("ecs_service_wait", False)
-        return self.run("playbooks/deploy.yml", label, *args, **extra_vars)
-
-    def record_image(self, uri):
-        playbook = self.directory / "record_image.yml"
-        playbook.write_text(RECORD_IMAGE)
-        return self.run(str(playbook), "record image", image_uri=uri).check()
-
-    def outputs(self):
-        path = os.path.join(self.outputs_dir, self.name + ".json")
-        if not os.path.exists(path):
-            return None
-        with open(path) as handle:
-            return json.load(handle)
-
-    def image(self, tag):
-        return "%s/%s/wordpress:6.8.3-%s" % (self.emulator.registry, self.name, tag)
+        super().__init__(emulator, directory, name, TIMINGS)
 
 
 def secret_value(emulator, secret_id):

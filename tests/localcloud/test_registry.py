@@ -152,8 +152,11 @@ def test_pushed_image_appears_in_ecr_with_the_registry_digest(
     assert [(i["imageDigest"], sorted(i["imageTags"])) for i in details] == [(digest, ["1.0-first", "latest"])]
 
 
-def test_push_needs_the_login(emulator, aws, repository_name, tiny_image, docker_client):
+def test_push_needs_the_login(emulator, aws, repository_name, tiny_image, docker_client, tmp_path, monkeypatch):
     """localcloud.py: without ``docker login`` the registry refuses the push (ECR lists nothing)."""
+    # An empty client configuration: a login that another test or a `make up` stored in
+    # ~/.docker/config.json for this registry's address must not be used.
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     ecr = aws("ecr")
     uri = ecr.create_repository(repositoryName=repository_name)["repository"]["repositoryUri"]
     tiny_image(uri + ":anonymous")
