@@ -16,7 +16,7 @@ export LOCALCLOUD_PORT
 
 LOCALCLOUD := $(VENV)/bin/python tools/localcloud/localcloud.py
 
-.PHONY: help setup localcloud up down test lint sanity unit integration molecule e2e bench
+.PHONY: help setup localcloud up down test lint sanity unit integration molecule e2e bench collection ee
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,3 +56,14 @@ e2e: localcloud ## The end-to-end test alone: a stack, the image, deploy, the lo
 
 bench: setup ## Image build benchmark: wp_image role vs Dockerfile vs Packer (not a test; takes minutes)
 	$(VENV)/bin/python bench/image_build.py $(BENCH_ARGS)
+
+collection: setup ## Build the collection tarball into build/ (docs/developing.md, Release)
+	@if [ -n "$$(git status --porcelain 2>/dev/null)" ]; then echo "collection: WARNING: uncommitted or untracked files; build a release from a clean checkout" >&2; fi
+	@rm -f build/autostack-wordpress-*.tar.gz
+	ansible-galaxy collection build --force --output-path build
+
+ee: setup ## Execution environment build context in build/ee/context (ansible-builder create, no engine needed)
+	@rm -rf build/ee
+	ansible-galaxy collection build --output-path build/ee/collection
+	ansible-builder create -f execution-environment.yml --context build/ee/context --output-filename Containerfile
+	@echo "Image: ansible-builder build -f execution-environment.yml --context build/ee/context -t autostack-wordpress-ee"
