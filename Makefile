@@ -13,6 +13,11 @@ export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 export AWS_DEFAULT_REGION ?= eu-west-1
 export LOCALCLOUD_PORT
+# `make up TIMING=1`: the stack summary after the recap lists the slowest tasks (callback stack_summary).
+# Unset or empty leaves AUTOSTACK_TIMING alone (off unless the environment turns it on).
+ifneq ($(strip $(TIMING)),)
+export AUTOSTACK_TIMING := $(TIMING)
+endif
 
 LOCALCLOUD := $(VENV)/bin/python tools/localcloud/localcloud.py
 

@@ -1,0 +1,237 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the autostack project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the callback ``autostack.wordpress.stack_summary`` prints, without Ansible's machinery.
+
+Counting changed tasks per group, timing tasks, reading the outputs file and formatting the summary
+(see the callback's documentation); not a public interface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+
+# The only keys of the outputs file the summary shows, in this order, with their labels. Nothing else
+# of the file is printed: it holds secret ARNs and ids the summary has no use for.
+SUMMARY_FIELDS = (
+    ("url", "wordpress_url"),
+    ("local url", "wordpress_local_url"),
+    ("image", "wp_image_uri"),
+    ("cluster", "ecs_cluster_name"),
+    ("service", "ecs_service_name"),
+    ("task def", "ecs_task_definition_arn"),
+    ("database", "rds_endpoint"),
+)
+# Shown with the database endpoint, never on its own.
+DATABASE_PORT_KEY = "rds_port"
+LABEL_WIDTH = 10
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class ChangeCounts:
+    """Changed tasks per group (a role's name, or the play's for tasks outside roles), in first-seen order."""
+
+    def __init__(self):
+        self.counts = {}
+
+    def add(self, group):
+        self.counts[group] = self.counts.get(group, 0) + 1
+
+    def total(self):
+        return sum(self.counts.values())
+
+    def __bool__(self):
+        return bool(self.counts)
+
+    def text(self):
+        """``vpc 3, rds 1``: the groups in the order their first change came."""
+        return ", ".join("%s %d" % (group, count) for group, count in self.counts.items())
+
+
+class TaskTimer:
+    """How long each task took: from its start to the last result of any host.
+
+    ``start(key, label, now)`` opens a task (``key`` identifies it, ``label`` is what the summary shows);
+    ``finish(key, now)`` records a host's result. A task started again under the same key (a handler
+    notified in two plays) is timed again as a task of its own.
+    """
+
+    def __init__(self):
+        self.tasks = []
+        self._open = {}
+
+    def start(self, key, label, now):
+        entry = {"label": label, "started": now, "ended": None}
+        self.tasks.append(entry)
+        self._open[key] = entry
+
+    def finish(self, key, now):
+        entry = self._open.get(key)
+        if entry is not None and (entry["ended"] is None or now > entry["ended"]):
+            entry["ended"] = now
+
+    def finished(self):
+        """``(label, seconds)`` of every task that got a result, in run order."""
+        return [(entry["label"], entry["ended"] - entry["started"]) for entry in self.tasks if entry["ended"] is not None]
+
+    def slowest(self, count):
+        """The ``count`` slowest finished tasks, slowest first (run order among equals)."""
+        return sorted(self.finished(), key=lambda item: -item[1])[:count]
+
+
+def format_duration(seconds):
+    """``0.42s``, ``12.30s``, ``2m05s``, ``1h02m05s``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return "%.2fs" % seconds
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return "%dh%02dm%02ds" % (hours, minutes, secs)
+    return "%dm%02ds" % (minutes, secs)
+
+
+def display_value(value):
+    """A scalar of the outputs file as one line of text; ``None`` for what the summary does not show.
+
+    Lists, mappings and empty values are not shown. Control characters become spaces, so that a value
+    cannot start lines of its own, and credentials in a URL (``scheme://user:password@host``) are dropped.
+    """
+    if value is None or isinstance(value, (dict, list, tuple, bool)):
+        return None
+    text = CONTROL_CHARACTERS.sub(" ", str(value)).strip()
+    if not text:
+        return None
+    if "://" in text and "@" in text:
+        try:
+            parts = urllib.parse.urlsplit(text)
+        except ValueError:
+            return text
+        if "@" in parts.netloc:
+            text = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return text
+
+
+def read_outputs(path):
+    """``(document, problem)`` of an outputs file: ``(None, None)`` when there is none, ``(None, why)`` when unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        return None, "cannot read it: %s" % (e.strerror or e)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None, "not valid JSON"
+    if not isinstance(document, dict):
+        return None, "not a JSON object"
+    return document, None
+
+
+def display_path(path, cwd=None):
+    """The path relative to ``cwd`` when it lies under it, else absolute; normalised either way."""
+    path = os.path.normpath(os.path.abspath(path))
+    cwd = os.path.abspath(cwd or os.getcwd())
+    if path == cwd or path.startswith(cwd.rstrip(os.sep) + os.sep):
+        return os.path.relpath(path, cwd)
+    return path
+
+
+def _line(label, text):
+    return "%-*s %s" % (LABEL_WIDTH, label, text)
+
+
+def stack_lines(stack, path, document, problem, cwd=None):
+    """The lines of one stack: its name and outputs file, then the summary fields it records."""
+    where = display_path(path, cwd)
+    if problem:
+        return [_line("stack", "%s (%s: %s)" % (stack, where, problem))]
+    if document is None:
+        return [_line("stack", "%s (no outputs file: %s)" % (stack, where))]
+    updated = display_value(document.get("updated_at"))
+    lines = [_line("stack", "%s (%s%s)" % (stack, where, ", updated " + updated if updated else ""))]
+    for label, key in SUMMARY_FIELDS:
+        text = display_value(document.get(key))
+        if text is None:
+            continue
+        if key == "rds_endpoint":
+            port = display_value(document.get(DATABASE_PORT_KEY))
+            if port:
+                text = "%s:%s" % (text, port)
+        lines.append(_line(label, text))
+    kept = document.get("kept")
+    if isinstance(kept, (list, dict)) and kept:
+        lines.append(_line("kept", "%d resource(s) kept on purpose, listed in the outputs file" % len(kept)))
+    return lines
+
+
+def _tasks(count):
+    return "%d task%s" % (count, "" if count == 1 else "s")
+
+
+def change_lines(changed, would_change, check_mode):
+    """What changed. ``changed`` and ``would_change`` are ChangeCounts: tasks run for real, and in check mode."""
+    lines = []
+    if check_mode:
+        if would_change:
+            lines.append("check mode: nothing changed on the stack; %s would change (%s)" % (_tasks(would_change.total()), would_change.text()))
+        else:
+            lines.append("check mode: nothing changed on the stack, and nothing would change")
+        if changed:
+            lines.append("changed anyway: %s run with check_mode: false (%s)" % (_tasks(changed.total()), changed.text()))
+        return lines
+    if changed:
+        lines.append("changed: %s (%s)" % (_tasks(changed.total()), changed.text()))
+    else:
+        lines.append("changed: nothing")
+    if would_change:
+        lines.append("check mode tasks (check_mode: true) that would change: %s (%s)" % (_tasks(would_change.total()), would_change.text()))
+    return lines
+
+
+def timing_lines(timer, count, run_seconds=None):
+    """The ``count`` slowest tasks with their durations, after a header that says how many ran."""
+    finished = timer.finished()
+    slowest = timer.slowest(count)
+    header = "slowest %d of %s" % (len(slowest), _tasks(len(finished)))
+    if run_seconds is not None:
+        header += ", run took %s" % format_duration(run_seconds)
+    lines = [header + ":"]
+    durations = [format_duration(seconds) for _label, seconds in slowest]
+    width = max([len(text) for text in durations] or [0])
+    for (label, _seconds), text in zip(slowest, durations):
+        lines.append("  %*s  %s" % (width, text, CONTROL_CHARACTERS.sub(" ", label)))
+    return lines
+
+
+def summary_lines(stacks, changed, would_change, check_mode=False, failed_hosts=(), timer=None, timing_count=10, run_seconds=None, cwd=None):
+    """Every line of the summary, or ``[]`` when there is nothing to say.
+
+    ``stacks`` is a list of ``(stack, outputs_path)``. Nothing is said for a run that knows no stack (a
+    playbook that is not the project's), nor when no stack has an outputs file (readable or not) and no task
+    changed or would change (a run that did nothing).
+    """
+    if not stacks:
+        return []
+    blocks = []
+    any_file = False
+    for stack, path in stacks:
+        document, problem = read_outputs(path)
+        any_file = any_file or document is not None or problem is not None
+        blocks.extend(stack_lines(stack, path, document, problem, cwd))
+    if not any_file and not changed and not would_change:
+        return []
+    lines = blocks + change_lines(changed, would_change, check_mode)
+    if failed_hosts:
+        lines.append("failed: %s; the outputs hold only what was recorded before the failure" % ", ".join(failed_hosts))
+    if timer is not None:
+        lines.extend(timing_lines(timer, timing_count, run_seconds))
+    return lines
