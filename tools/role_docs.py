@@ -151,9 +151,9 @@ def markdown(text):
             break
         out.append(_escape_prose(text[position:match.start()]))
         if kind in ("C", "V", "O", "RV", "E", "M"):
-            if kind == "O" and argument.count(":") == 2 and "=" not in argument.split(":")[-1]:
-                # O(plugin_fqcn#type:option): the option's name is what a reader needs.
-                argument = argument.rsplit(":", 1)[-1]
+            if kind in ("O", "RV") and "#" in argument and ":" in argument.split("#", 1)[1]:
+                # O(namespace.collection.plugin#type:option): the option's name is what a reader needs.
+                argument = argument.split("#", 1)[1].split(":", 1)[1]
             out.append("`%s`" % argument)
         elif kind == "I":
             out.append("*%s*" % _escape_prose(argument))
@@ -162,7 +162,7 @@ def markdown(text):
         elif kind == "U":
             out.append("<%s>" % argument)
         elif kind == "L":
-            label, _, url = argument.rpartition(",")
+            label, url = argument.rsplit(",", 1) if "," in argument else ("", argument)
             out.append("[%s](%s)" % (_escape_prose(label.strip()), url.strip()))
         position = end
     return "".join(out)
@@ -348,7 +348,7 @@ def write_readme(specs, readme_text, role):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="rewrite the generated block of each README.md")
     mode.add_argument("--print", action="store_true", help="print the generated block")

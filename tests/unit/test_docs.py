@@ -97,7 +97,7 @@ def test_relative_links_resolve(document):
     for target in links(document):
         if SCHEME.match(target):
             continue
-        path, _, anchor = target.partition("#")
+        path, anchor = target.split("#", 1) if "#" in target else (target, "")
         path = path.split("?", 1)[0]
         resolved = os.path.normpath(os.path.join(os.path.dirname(document), path)) if path else document
         if not os.path.exists(resolved):

@@ -196,6 +196,7 @@ def test_rendering():
     assert role_docs.markdown("I(x) B(y) L(the docs, https://example.invalid) U(https://example.invalid) a<b") == (
         "*x* **y** [the docs](https://example.invalid) <https://example.invalid> a&lt;b"
     )
+    assert role_docs.markdown("O(a.b.c#module:name=x) V(a\\)b) O(state=absent)") == "`name=x` `a)b` `state=absent`"
 
 
 def test_write_replaces_only_the_block():
