@@ -249,8 +249,8 @@ def find_block(readme_text):
     ends = [index for index, line in enumerate(lines) if line.strip() == END_MARKER]
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
         problems.append(
-            "README.md must hold the generated block once, between %r and %r (found %d and %d): "
-            "run python tools/role_docs.py --write roles/<role>" % (BEGIN_MARKER, END_MARKER, len(begins), len(ends))
+            "README.md must hold the generated block once, between %r and %r (found %d and %d)"
+            % (BEGIN_MARKER, END_MARKER, len(begins), len(ends))
         )
         return None, problems
     between = lines[headings[0] + 1:begins[0]]
@@ -286,7 +286,7 @@ def check_readme(specs, readme_text, role):
     fix = "run python tools/role_docs.py --write roles/%s" % role
     block, problems = find_block(readme_text)
     if block is None:
-        return problems
+        return problems + [fix]
     documented = parse_block(block)
     if "" in documented:
         problems.append("variable rows before any '### Entry point `<name>`' heading: %s"
