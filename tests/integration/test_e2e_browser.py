@@ -249,6 +249,8 @@ def test_a_new_revision_replaces_the_container(emulator, stack, first_verify, en
     assert revision.endswith(":2"), revision
     verify = stack.run("playbooks/verify.yml", "verify.yml, revision 2", **LOCAL_VARS).check()
     stack.all_output.append(verify.output)
+    # The container only: the secrets carrier, the files and the database stay as they are.
+    assert verify.changed == 1, verify.output[-6000:]
     wordpress = container(engine)
     assert wordpress.id != before
     assert wordpress.labels["org.autostack.task-definition"] == revision
