@@ -77,6 +77,10 @@ def test_changelog_has_every_fragment_entry(released):
     entries = 0
     for name, fragment in released.fragments.items():
         for section, items in fragment.items():
+            # antsibull-changelog keeps the trivial section out of CHANGELOG.rst by design
+            # (changelogs/config.yaml: trivial_section_name).
+            if section == "trivial":
+                continue
             for item in [items] if isinstance(items, str) else items:
                 entries += 1
                 assert normalized(item) in text, "%s (%s) is not in CHANGELOG.rst: %s" % (name, section, item[:200])
