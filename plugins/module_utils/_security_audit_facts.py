@@ -159,15 +159,11 @@ class FactCollector:
         families = paginate(ecs, "list_task_definition_families", familyPrefix=self.stack, status="ACTIVE")["families"]
         result = []
         for family in families:
+            # familyPrefix is a prefix: keep the families that follow the stack's naming.
             if not name_matches(family, [self.stack]):
                 continue
-            arns = paginate(ecs, "list_task_definitions", familyPrefix=family, status="ACTIVE", sort="DESC")[
-                "taskDefinitionArns"
-            ]
-            arns = [arn for arn in arns if arn.rsplit("/", 1)[-1].rsplit(":", 1)[0] == family]
-            if not arns:
-                continue
-            described = ecs.describe_task_definition(aws_retry=True, taskDefinition=arns[0], include=["TAGS"])
+            # A family name alone describes its latest ACTIVE revision, the one a new deployment uses.
+            described = ecs.describe_task_definition(aws_retry=True, taskDefinition=family, include=["TAGS"])
             if self.ours(described.get("tags"), [family]):
                 result.append(described["taskDefinition"])
         return result
