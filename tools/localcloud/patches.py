@@ -101,6 +101,12 @@ Teardown order (AWS refuses to delete what is still in use; moto mostly does not
   ``patch_autoscaling_force_delete``
       ``DeleteAutoScalingGroup`` with ``ForceDelete`` terminates the group's instances.
 
+EC2 instances
+  ``patch_ec2_launch_template_metadata_options``
+      Instances launched from a launch template (by ``RunInstances`` or an Auto Scaling group)
+      get the template's ``MetadataOptions`` (moto: ``HttpTokens`` ``optional`` whatever the
+      template says; ``autostack.wordpress.security_audit`` then failed the stack's hosts).
+
 Set ``LOCALCLOUD_DISABLE_PATCHES=patch_a,patch_b`` in the emulator's environment to
 start it without some patches (how each test was shown to fail without its patch).
 """
@@ -1025,6 +1031,26 @@ def patch_autoscaling_force_delete():
         return original(self)
 
     AutoScalingResponse.delete_auto_scaling_group = delete_auto_scaling_group
+
+
+@patch
+def patch_ec2_launch_template_metadata_options():
+    """Instances launched from a launch template get the template's MetadataOptions, as on AWS.
+
+    moto reads only the image, type, key, security groups and user data from the template: an instance
+    an Auto Scaling group launches from a template requiring IMDSv2 (HttpTokens required) reports
+    HttpTokens optional, so an audit of the running instances finds a fault AWS would not have.
+    Options given to RunInstances itself override the template's one by one, as on AWS.
+    """
+    from moto.ec2.models.instances import InstanceBackend
+
+    @_wrap(InstanceBackend, "run_instances")
+    def run_instances(original, self, *args, **kwargs):
+        if kwargs.get("launch_template"):
+            options = self._get_template_from_args(kwargs["launch_template"]).data.get("MetadataOptions")
+            if options:
+                kwargs["metadata_options"] = dict(options, **(kwargs.get("metadata_options") or {}))
+        return original(self, *args, **kwargs)
 
 
 # ------------------------------------------------------- ECR and the local registry
