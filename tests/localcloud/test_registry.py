@@ -155,7 +155,9 @@ def test_pushed_image_appears_in_ecr_with_the_registry_digest(
 def test_push_needs_the_login(emulator, aws, repository_name, tiny_image, docker_client, tmp_path, monkeypatch):
     """localcloud.py: without ``docker login`` the registry refuses the push (ECR lists nothing)."""
     # An empty client configuration: a login that another test or a `make up` stored in
-    # ~/.docker/config.json for this registry's address must not be used.
+    # ~/.docker/config.json for this registry's address must not be used. The file must exist:
+    # without it docker-py falls back to ~/.docker/config.json.
+    (tmp_path / "config.json").write_text('{"auths": {}}')
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     ecr = aws("ecr")
     uri = ecr.create_repository(repositoryName=repository_name)["repository"]["repositoryUri"]
