@@ -432,6 +432,11 @@ def test_destroy_template_removes_the_stack(lifecycle):
     assert set(outputs) == {"stack", "updated_at", "kept"}
     assert [(item["type"], item["name"]) for item in outputs["kept"]] == [("secret", STACK + "/rds/master")]
     ecs = lifecycle.emulator.client("ecs")
-    assert not [arn for arn in ecs.list_clusters()["clusterArns"] if arn.endswith("/" + STACK)]
+    # A deleted cluster stays listed for a while, INACTIVE (on AWS as on the local cloud).
+    clusters = [arn for arn in ecs.list_clusters()["clusterArns"] if arn.endswith("/" + STACK)]
+    if clusters:
+        assert {cluster["status"] for cluster in ecs.describe_clusters(clusters=clusters)["clusters"]} == {"INACTIVE"}
+    databases = lifecycle.emulator.client("rds").describe_db_instances()["DBInstances"]
+    assert not [db for db in databases if db["DBInstanceIdentifier"] == STACK + "-db"]
     engine = docker.from_env()
     assert not [c.name for c in engine.containers.list(all=True) if c.name.startswith(STACK + "-")]
