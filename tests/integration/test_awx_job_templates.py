@@ -419,6 +419,12 @@ def test_audit_template_runs(lifecycle):
     needs(lifecycle, "site")
     result = lifecycle.check(lifecycle.launch("audit"))
     assert result.changed == 0
+    actions = {event["event_data"].get("task_action") for event in result.events if event["event"] == "runner_on_ok"}
+    if os.path.exists(os.path.join(TOP, "playbooks", "audit.yml")):
+        # The security audit ran, and found no error on the stack the templates built.
+        assert "autostack.wordpress.security_audit" in actions, sorted(filter(None, actions))
+    # Only the audit: no role of a phase ran.
+    assert not {action for action in actions if action and action.startswith(("amazon.aws.", "community.aws."))}, actions
 
 
 def test_destroy_template_removes_the_stack(lifecycle):
