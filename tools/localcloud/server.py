@@ -10,6 +10,9 @@ patch names to leave out, to show what a patch fixes), and ``LOCALCLOUD_REGISTRY
 ``LOCALCLOUD_REGISTRY_PASSWORD_FILE`` (the local registry's ``127.0.0.1:<port>`` and the file
 holding its password: ECR then hands out that registry and lists what is pushed to it; without
 them ECR is moto's own).
+
+``instrument.py`` adds what the tests use to watch and provoke the emulator: a log of the AWS
+API requests it served (``/_localcloud/requests``) and injected faults (``/_localcloud/faults``).
 """
 
 import argparse
@@ -33,6 +36,10 @@ def main(argv=None):
     import patches_ecs_service  # noqa: E402,F401  (registers its patches with patches.patch)
 
     patches.apply_all()
+
+    import instrument  # noqa: E402  (the request log and fault injection, outermost)
+
+    instrument.install()
 
     from moto.server import main as moto_main
 
