@@ -9,8 +9,10 @@ test module owns) and is printed (``pytest -s``).
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -29,6 +31,31 @@ RECORD_IMAGE = """
           wp_image_uri: "{{ image_uri }}"
           wp_image_tag: "{{ image_uri.rsplit(':', 1)[1] }}"
           wp_image_digest: "sha256:{{ image_uri | hash('sha256') }}"
+"""
+
+
+AUDIT = """
+- name: List what the stack has
+  hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/autostack.wordpress.aws:
+      aws_region: "{{ autostack_region }}"
+      endpoint_url: "{{ autostack_endpoint_url | default(omit, true) }}"
+      access_key: "{{ autostack_aws_access_key | default(omit, true) }}"
+      secret_key: "{{ autostack_aws_secret_key | default(omit, true) }}"
+  tasks:
+    - name: Audit the stack without failing on what exists
+      autostack.wordpress.stack_audit:
+        stack: "{{ autostack_stack_name }}"
+        fail_on_leftovers: false
+      register: audit_result
+
+    - name: Save the audit
+      ansible.builtin.copy:
+        content: "{{ audit_result | to_json }}"
+        dest: "{{ audit_file }}"
+        mode: "0600"
 """
 
 
@@ -74,6 +101,63 @@ class Stack:
         self.timings["%s (%s)" % (label, self.name)] = round(run.seconds, 1)
         print("%-60s %6.1f s  changed=%s rc=%d" % (label, run.seconds, run.changed, proc.returncode))
         return run
+
+    def interrupt(self, playbook, label, marker, signum, *args, delay=1.0, timeout=1200, **extra_vars):
+        """Run a playbook and send ``signum`` to its process group ``delay`` seconds after ``marker`` appears.
+
+        The whole group gets the signal, as a terminal's Ctrl-C (SIGINT) or a CI runner's kill (SIGKILL) does,
+        so the task's worker process dies too. The returned Run has ``interrupted`` (the marker was seen and the
+        signal sent) and ``stop_seconds`` (from the signal to the exit).
+        """
+        variables = {"autostack_stack_name": self.name, "autostack_outputs_dir": self.outputs_dir}
+        variables.update(extra_vars)
+        command = [os.path.join(BIN, "ansible-playbook"), playbook, "-e", json.dumps(variables)] + list(args)
+        started = time.monotonic()
+        proc = subprocess.Popen(command, cwd=TOP, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        lines, seen = [], threading.Event()
+
+        def read():
+            for line in proc.stdout:
+                lines.append(line)
+                if marker in line:
+                    seen.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        interrupted, signalled = False, None
+        while proc.poll() is None and time.monotonic() - started < timeout:
+            if seen.wait(1):
+                time.sleep(delay)
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signum)
+                    signalled, interrupted = time.monotonic(), True
+                break
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        reader.join(timeout=30)
+        finished = time.monotonic()
+        completed = subprocess.CompletedProcess(command, proc.returncode, "".join(lines), "")
+        run = Run(completed, finished - started)
+        run.interrupted = interrupted
+        run.stop_seconds = finished - signalled if signalled else None
+        self.timings["%s (%s)" % (label, self.name)] = round(run.seconds, 1)
+        print("%-60s %6.1f s  interrupted=%s rc=%d" % (label, run.seconds, interrupted, proc.returncode))
+        return run
+
+    def audit(self):
+        """What autostack.wordpress.stack_audit finds of the stack: ``counts`` per type, ``leftovers``, ``kept``."""
+        playbook = self.directory / "audit.yml"
+        playbook.write_text(AUDIT)
+        result = self.directory / "audit.json"
+        if result.exists():
+            result.unlink()
+        self.run(str(playbook), "stack audit", audit_file=str(result)).check()
+        with open(result) as handle:
+            return json.load(handle)
 
     def deploy(self, label, *args, **extra_vars):
         extra_vars.setdefault("ecs_service_wait", False)

@@ -1,19 +1,29 @@
-"""End to end on the session's local cloud: a fresh stack through every phase, WordPress installed in
-a browser, then destroyed.
+"""End to end on the session's local cloud: a fresh stack built through interrupted runs, converged,
+checked for duplicates, idempotent, WordPress installed in a browser, then destroyed.
 
-playbooks/infrastructure.yml, image.yml (the image built and pushed to the emulated ECR), deploy.yml,
-then verify.yml, whose role autostack.wordpress.ecs_local runs the deployed task definition on the local
-Docker engine with a real MariaDB. The image is removed from the engine before the first verify so that
-the local run must pull it from ECR's registry with ECR's credentials, as an ECS container instance does.
+The build is interrupted at seven points spread over the phases (INTERRUPTIONS: SIGINT as a terminal's
+Ctrl-C sends it, SIGKILL as a CI runner's kill does, each to the whole process group), each phase playbook
+re-run after the previous interruption, then ``site.yml -vvv`` runs to the end. The stack must converge
+with no duplicates (stack_audit's counts per resource type, one ACTIVE task definition revision per
+image, one image tag), the next ``site.yml`` reports changed=0 and ``site.yml --check --diff`` too.
+
+playbooks/verify.yml's role autostack.wordpress.ecs_local runs the deployed task definition on the local
+Docker engine with a real MariaDB. The image and the container are then removed from the engine and
+verify.yml runs again, so that the local run must pull the image from ECR's registry with ECR's
+credentials, as an ECS container instance does.
 
 Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by selenium) completes the
 installer form with the administrator credentials kept in Secrets Manager, logs in and reads the home
-page. Screenshots go to tests/output/e2e/<stack>/. ``make e2e`` runs this module alone; run with ``-s``
-to see each playbook's time.
+page. Screenshots go to tests/output/e2e/<stack>/. Finally destroy.yml, whose own audit fails on any
+leftover; no secret value (database and administrator passwords, the 8 keys and salts) may appear in any
+run's output, -vvv included, or in any file the runs wrote outside the secret store.
+``make e2e`` runs this module alone; run with ``-s`` to see each playbook's time.
 """
 
 import json
 import os
+import signal
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -35,6 +45,25 @@ LOCAL_VARS = {
     "ecs_local_port": PORT,
     "ecs_local_environment": {"WORDPRESS_CONFIG_EXTRA": "define('WP_HTTP_BLOCK_EXTERNAL', true);"},
 }
+# (command, the task whose start is the moment, signal, seconds after that start). Each command runs
+# after the previous one was interrupted; a phase that needs the previous one's result re-runs it first
+# (site.yml with tags), as a user would. Then site.yml runs to the end.
+INTERRUPTIONS = [
+    (["playbooks/infrastructure.yml"], "TASK [autostack.wordpress.vpc : Create the NAT gateways]", signal.SIGINT, 0.5),
+    (["playbooks/infrastructure.yml"], "TASK [autostack.wordpress.rds : Ensure the database instance exists]", signal.SIGKILL, 0.5),
+    (["playbooks/infrastructure.yml"], "TASK [autostack.wordpress.asg : Create or update the Auto Scaling group]", signal.SIGKILL, 0.5),
+    (["playbooks/infrastructure.yml"], "TASK [autostack.wordpress.alb : Ensure the load balancer exists]", signal.SIGINT, 0.5),
+    (["site.yml", "--tags", "infra,image"], "TASK [autostack.wordpress.wp_image : Install Apache, PHP and the WordPress packages]", signal.SIGKILL, 5),
+    (["site.yml", "--tags", "image,deploy"], "TASK [autostack.wordpress.ecs_service : Tag the task definition revision]", signal.SIGKILL, 0),
+    (["site.yml", "--tags", "deploy,verify"], "TASK [autostack.wordpress.localdb : Wait for the database container to be healthy]", signal.SIGINT, 0.5),
+]
+# What a converged stack of inventories/local (2 AZs, one NAT gateway) holds, per stack_audit type.
+EXPECTED_COUNTS = {
+    "vpc": 1, "subnet": 4, "internet_gateway": 1, "nat_gateway": 1, "elastic_ip": 1, "security_group": 3,
+    "launch_template": 1, "autoscaling_group": 1, "load_balancer": 1, "target_group": 1, "ecs_cluster": 1,
+    "ecs_capacity_provider": 1, "ecs_service": 1, "db_instance": 1, "db_subnet_group": 1, "ecr_repository": 1,
+    "log_group": 1,
+}
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -54,6 +83,32 @@ def http_get(url):
         return error.code, error.headers.get("Location")
 
 
+def files_written_since(started, roots):
+    """Regular files under ``roots`` modified since ``started`` (not .git, .venv, nor the registry's image layers).
+
+    The layers hold the image, which holds no secret (its entrypoint reads them when a container starts).
+    """
+    for root in roots:
+        for directory, subdirectories, files in os.walk(root):
+            subdirectories[:] = [name for name in subdirectories if name not in (".git", ".venv", "blobs")]
+            for name in files:
+                path = os.path.join(directory, name)
+                try:
+                    if os.path.isfile(path) and not os.path.islink(path) and os.stat(path).st_mtime >= started:
+                        yield path
+                except OSError:
+                    continue  # gone since listed
+
+
+def file_holds_any(path, values):
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False
+    return any(value.encode() in data for value in values)
+
+
 def secret(emulator, name):
     return json.loads(emulator.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"])
 
@@ -65,13 +120,10 @@ def engine():
 
 @pytest.fixture(scope="module")
 def stack(emulator, tmp_path_factory):
-    """Infrastructure, image and deploy phases done for a stack of the test's own."""
+    """The stack of this module, destroyed at the end whatever happened."""
     built = stack_support.Stack(emulator, tmp_path_factory.mktemp("e2e"), STACK, TIMINGS)
     built.all_output = []
-    for playbook in ("infrastructure", "image", "deploy"):
-        run = built.run("playbooks/%s.yml" % playbook, playbook + ".yml")
-        built.all_output.append(run.output)
-        run.check()
+    built.started = time.time()
     yield built
     print("\ntimings (s): %s" % json.dumps(TIMINGS, indent=2))
     if not getattr(built, "destroyed", False):
@@ -79,7 +131,21 @@ def stack(emulator, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def deployed(emulator, stack):
+def converged(stack):
+    """The stack built through INTERRUPTIONS, then site.yml -vvv to the end."""
+    stack.interruptions = []
+    for command, marker, signum, delay in INTERRUPTIONS:
+        label = "%s, %s at %s" % (" ".join(command).replace("playbooks/", ""), signal.Signals(signum).name, marker.split(": ", 1)[-1].rstrip("]"))
+        run = stack.interrupt(command[0], label[:60], marker, signum, *(command[1:] + ["-vvv"]), delay=delay, **LOCAL_VARS)
+        stack.all_output.append(run.output)
+        stack.interruptions.append((marker, signum, run))
+    run = stack.run("site.yml", "site.yml -vvv (converges)", "-vvv", **LOCAL_VARS)
+    stack.all_output.append(run.output)
+    return run.check()
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator, stack, converged):
     """The revision the deploy phase registered, read back from ECS."""
     arn = stack.outputs()["ecs_task_definition_arn"]
     return emulator.client("ecs").describe_task_definition(taskDefinition=arn)["taskDefinition"]
@@ -87,11 +153,49 @@ def deployed(emulator, stack):
 
 @pytest.fixture(scope="module")
 def first_verify(stack, deployed, engine):
+    """verify.yml with neither the container nor its image on the engine: the image comes from ECR."""
     image = deployed["containerDefinitions"][0]["image"]
+    engine.containers.get(STACK + "-wordpress").remove(force=True)
     engine.images.remove(image, force=True)
     run = stack.run("playbooks/verify.yml", "verify.yml (image pulled from ECR)", **LOCAL_VARS)
     stack.all_output.append(run.output)
     return run.check()
+
+
+def test_each_interruption_stopped_its_run(stack, converged):
+    assert len(stack.interruptions) >= 5
+    phases = {marker.split(".", 2)[-1].split(" :")[0] for marker, _signum, _run in stack.interruptions}
+    assert {"vpc", "rds", "asg", "alb", "wp_image", "ecs_service", "localdb"} <= phases
+    for marker, signum, run in stack.interruptions:
+        assert run.interrupted, "the run ended before %s: %s" % (marker, run.output[-3000:])
+        assert run.proc.returncode != 0, marker
+        # Ctrl-C stops ansible-playbook promptly, without a traceback.
+        if signum == signal.SIGINT:
+            assert run.stop_seconds < 60, (marker, run.stop_seconds)
+            assert "Traceback" not in run.output, run.output[-3000:]
+
+
+def test_the_stack_converged_without_duplicates(emulator, stack, converged, engine):
+    audit = stack.audit()
+    # The audit calls a repository that holds images "kept": count both lists.
+    found = audit["leftovers"] + audit["kept"]
+    counts = {kind: len([item for item in found if item["type"] == kind]) for kind in EXPECTED_COUNTS}
+    assert counts == EXPECTED_COUNTS, json.dumps(found, indent=1)
+    print("stack_audit looked at %d resource types" % len(audit["resource_types_audited"]))
+    # One ACTIVE task definition revision per image: the revision registered by the killed run is reused.
+    ecs = emulator.client("ecs")
+    family = stack.outputs()["ecs_task_definition_arn"].rsplit("/", 1)[1].split(":")[0]
+    arns = ecs.list_task_definitions(familyPrefix=family, status="ACTIVE")["taskDefinitionArns"]
+    images = [ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"] for arn in arns]
+    assert len(images) == len(set(images)) == 1, images
+    # One image in ECR, under one tag: the build killed half-way left nothing behind.
+    repository = stack.outputs()["ecr_repository_name"]
+    details = emulator.client("ecr").describe_images(repositoryName=repository)["imageDetails"]
+    assert [image.get("imageTags") for image in details] == [[stack.outputs()["wp_image_tag"]]], details
+    # Locally: one WordPress container, one database, their carriers; no build container left.
+    names = sorted(c.name for c in engine.containers.list(all=True) if c.name.startswith(STACK + "-"))
+    assert not [name for name in names if "build" in name], names
+    assert len([name for name in names if name == STACK + "-wordpress"]) == 1, names
 
 
 def container(engine):
@@ -147,14 +251,16 @@ def test_wordpress_answers_with_its_installer(first_verify):
     assert status == 302 and location.endswith("/wp-admin/install.php"), (status, location)
 
 
-def test_verify_again_changes_nothing(stack, first_verify):
-    run = stack.run("playbooks/verify.yml", "verify.yml again", **LOCAL_VARS).check()
-    assert run.changed == 0, run.output[-6000:]
+def test_second_site_run_changes_nothing(stack, first_verify):
+    run = stack.run("site.yml", "site.yml again", **LOCAL_VARS).check()
+    stack.all_output.append(run.output)
+    assert run.changed == 0, run.output[-8000:]
 
 
-def test_check_mode_changes_nothing(stack, first_verify):
-    run = stack.run("playbooks/verify.yml", "verify.yml --check --diff", "--check", "--diff", **LOCAL_VARS).check()
-    assert run.changed == 0, run.output[-6000:]
+def test_site_check_mode_with_diff_changes_nothing(stack, first_verify):
+    run = stack.run("site.yml", "site.yml --check --diff", "--check", "--diff", **LOCAL_VARS).check()
+    stack.all_output.append(run.output)
+    assert run.changed == 0 and run.failed == 0, run.output[-8000:]
 
 
 def test_bad_port_fails_before_anything_changes(stack, first_verify, engine):
@@ -306,6 +412,14 @@ def test_destroy_leaves_nothing_local_and_no_secret_in_any_output(emulator, stac
     assert not [name for name in names if name.startswith(STACK + "/wordpress")]
     everything = "\n".join(stack.all_output)
     assert not [value for value in values if value in everything]
+    # The -vvv runs are in it (their connection lines), module arguments and results included.
+    assert any("ESTABLISH LOCAL CONNECTION" in output for output in stack.all_output)
+    # Nor in any file the runs wrote outside the secret store (the emulator's memory).
+    written = list(files_written_since(stack.started, [stack_support.TOP, str(stack.directory), emulator.state_dir,
+                                                       os.path.expanduser("~/.ansible"), os.path.expanduser("~/.docker")]))
+    assert written, "no file written since the module started: the scan looks in the wrong places"
+    leaks = [path for path in written if file_holds_any(path, values)]
+    assert not leaks, leaks
     # Nothing left in the test's outputs directory but what destroy keeps.
     leftovers = os.listdir(stack.outputs_dir) if os.path.isdir(stack.outputs_dir) else []
     assert leftovers in ([], [STACK + ".json"])
