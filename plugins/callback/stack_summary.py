@@ -26,8 +26,12 @@ description:
     for each play's first host.
   - In check mode it says that nothing changed on the stack and how many tasks would change, per role; tasks run with
     C(check_mode=false) are counted apart, as real changes.
-  - Prints nothing for a run that knows no stack, nor when the stack has no outputs file and no task changed or
-    would change. A syntax check or a listing (C(--syntax-check), C(--list-tasks)) runs no play and prints nothing.
+  - After a failed run it says what the run left. When tasks changed before the failure, the stack is partly built:
+    it lists the changes per role and the keys (names, never values) the outputs file records, then how to finish
+    (the same command again; every role picks up what exists) or remove it (C(playbooks/destroy.yml)). When nothing
+    changed it says so (a run stopped by a preflight check made nothing). Under C(--check) it says nothing changed.
+  - Prints nothing for a run that knows no stack, nor when the stack has no outputs file and no task changed, would
+    change or failed. A syntax check or a listing (C(--syntax-check), C(--list-tasks)) runs no play and prints nothing.
   - With O(timing), adds the O(timing_count) slowest tasks, each timed from its start to the last host's result.
 requirements:
   - enabled in C(callbacks_enabled) (the project's C(ansible.cfg) enables it)
@@ -76,6 +80,17 @@ EXAMPLES = r"""
 #   task def   arn:aws:ecs:eu-west-1:123456789012:task-definition/wordpress-wordpress:3
 #   database   wordpress-db.abcdefghijkl.eu-west-1.rds.amazonaws.com:3306
 #   changed: 4 tasks (wp_image 3, ecs_service 1)
+#
+# After a run that failed half-way:
+#   STACK SUMMARY ******************************************************************
+#   stack      wordpress (outputs/wordpress.json, updated 2026-05-10T09:12:44Z)
+#   changed: 14 tasks (play 'Infrastructure' 1, vpc 12, rds 1)
+#   failed: localhost
+#   partly built: this run changed 14 tasks before it stopped (play 'Infrastructure' 1, vpc 12, rds 1); wordpress's
+#   outputs file records region, endpoint_url, vpc_id, availability_zones, public_subnet_ids, private_subnet_ids,
+#   security_group_ids
+#   next: fix the cause and run the same command again (each role picks up what exists), or remove the stack:
+#   ansible-playbook playbooks/destroy.yml -e autostack_stack_name=wordpress
 """
 
 import os

@@ -27,6 +27,8 @@ SUMMARY_FIELDS = (
     ("task def", "ecs_task_definition_arn"),
     ("database", "rds_endpoint"),
 )
+# Keys of every outputs file that say nothing about what was built.
+RESERVED_KEYS = ("stack", "updated_at")
 # Shown with the database endpoint, never on its own.
 DATABASE_PORT_KEY = "rds_port"
 LABEL_WIDTH = 10
@@ -212,26 +214,60 @@ def timing_lines(timer, count, run_seconds=None):
     return lines
 
 
+def recorded_keys(document):
+    """The keys an outputs file records, in its order, without the reserved ones (``stack``, ``updated_at``)."""
+    if not isinstance(document, dict):
+        return []
+    return [str(key) for key in document if key not in RESERVED_KEYS]
+
+
+def failure_lines(failed_hosts, recorded, changed, check_mode):
+    """What a failed run leaves: what it changed, what the outputs record, and how to finish or remove it.
+
+    ``recorded`` is a list of ``(stack, keys)``: the keys each stack's outputs file records (names only, never
+    values). A run that changed something before it failed left a partly built stack: the report says so, with
+    the commands that finish it (the same run again) and remove it (``playbooks/destroy.yml``).
+    """
+    hosts = ", ".join(failed_hosts)
+    if check_mode:
+        return ["failed: %s; check mode changed nothing on the stack" % hosts]
+    records = "; ".join(
+        "%s's outputs file records %s" % (stack, ", ".join(keys)) if keys else "%s's outputs file records nothing" % stack
+        for stack, keys in recorded
+    )
+    if not changed:
+        return ["failed: %s; this run changed nothing on the stack before it stopped%s" % (hosts, " (%s)" % records if records else "")]
+    names = [stack for stack, _keys in recorded]
+    destroy = "ansible-playbook playbooks/destroy.yml -e autostack_stack_name=%s" % (names[0] if len(names) == 1 else "<stack>")
+    return [
+        "failed: %s" % hosts,
+        "partly built: this run changed %s before it stopped (%s)%s" % (_tasks(changed.total()), changed.text(), "; " + records if records else ""),
+        "next: fix the cause and run the same command again (each role picks up what exists), or remove the stack: %s" % destroy,
+    ]
+
+
 def summary_lines(stacks, changed, would_change, check_mode=False, failed_hosts=(), timer=None, timing_count=10, run_seconds=None, cwd=None):
     """Every line of the summary, or ``[]`` when there is nothing to say.
 
     ``stacks`` is a list of ``(stack, outputs_path)``. Nothing is said for a run that knows no stack (a
     playbook that is not the project's), nor when no stack has an outputs file (readable or not) and no task
-    changed or would change (a run that did nothing).
+    changed or would change (a run that did nothing). A failed run always gets its report (``failure_lines``).
     """
     if not stacks:
         return []
     blocks = []
+    recorded = []
     any_file = False
     for stack, path in stacks:
         document, problem = read_outputs(path)
         any_file = any_file or document is not None or problem is not None
         blocks.extend(stack_lines(stack, path, document, problem, cwd))
-    if not any_file and not changed and not would_change:
+        recorded.append((stack, recorded_keys(document)))
+    if not any_file and not changed and not would_change and not failed_hosts:
         return []
     lines = blocks + change_lines(changed, would_change, check_mode)
     if failed_hosts:
-        lines.append("failed: %s; the outputs hold only what was recorded before the failure" % ", ".join(failed_hosts))
+        lines.extend(failure_lines(failed_hosts, recorded, changed, check_mode))
     if timer is not None:
         lines.extend(timing_lines(timer, timing_count, run_seconds))
     return lines

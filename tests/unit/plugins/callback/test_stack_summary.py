@@ -197,13 +197,52 @@ def test_failed_hosts_and_timing(outputs):
         timer.finish(index, 100.0 + seconds)
     lines = summary.summary_lines([("wp", str(outputs))], counts(), counts(), failed_hosts=["localhost"], timer=timer, timing_count=3, run_seconds=80)
     assert lines[-5:] == [
-        "failed: localhost; the outputs hold only what was recorded before the failure",
+        "failed: localhost; this run changed nothing on the stack before it stopped (wp's outputs file records "
+        "wordpress_url, wordpress_local_url, wp_image_uri, ecs_cluster_name, ecs_service_name, ecs_task_definition_arn, "
+        "rds_endpoint, rds_port, rds_master_secret_arn, wordpress_keys_secret_arn, vpc_id, rds_master_password, db_admin_secret)",
         "slowest 3 of 4 tasks, run took 1m20s:",
         "   1m15s  task 1",
         "  12.30s  task 3",
         "   3.25s  task 2",
     ]
 
+
+
+def test_a_failed_run_that_changed_things_is_reported_partly_built(tmp_path):
+    path = tmp_path / "ftx.json"
+    path.write_text(json.dumps({"stack": "ftx", "updated_at": "2026-05-10T09:12:44Z", "region": "eu-west-1", "vpc_id": "vpc-1",
+                                "rds_master_secret_arn": "arn:aws:secretsmanager:eu-west-1:1:secret:" + SENTINEL}))
+    lines = summary.summary_lines([("ftx", str(path))], counts("vpc", "vpc", "rds"), counts(), failed_hosts=["localhost"])
+    assert lines[-3:] == [
+        "failed: localhost",
+        "partly built: this run changed 3 tasks before it stopped (vpc 2, rds 1); ftx's outputs file records region, vpc_id, rds_master_secret_arn",
+        "next: fix the cause and run the same command again (each role picks up what exists), or remove the stack: "
+        "ansible-playbook playbooks/destroy.yml -e autostack_stack_name=ftx",
+    ]
+    assert SENTINEL not in "\n".join(lines)
+
+
+def test_a_failed_run_that_changed_nothing_says_so_even_without_outputs(tmp_path):
+    # A run stopped by the preflight (endpoint down, credentials refused) made nothing, not even the outputs file.
+    lines = summary.summary_lines([("ftx", str(tmp_path / "ftx.json"))], counts(), counts(), failed_hosts=["localhost"])
+    assert lines[0].startswith("stack      ftx (no outputs file: ")
+    assert lines[1:] == [
+        "changed: nothing",
+        "failed: localhost; this run changed nothing on the stack before it stopped (ftx's outputs file records nothing)",
+    ]
+    # Nothing failed, nothing changed, no file: still nothing to say.
+    assert summary.summary_lines([("ftx", str(tmp_path / "ftx.json"))], counts(), counts()) == []
+
+
+def test_a_failed_check_run_changed_nothing(tmp_path):
+    lines = summary.summary_lines([("ftx", str(tmp_path / "ftx.json"))], counts(), counts("vpc"), check_mode=True, failed_hosts=["localhost"])
+    assert lines[-1] == "failed: localhost; check mode changed nothing on the stack"
+
+
+def test_a_failed_run_over_two_stacks_names_no_single_stack(tmp_path):
+    lines = summary.summary_lines([("a", str(tmp_path / "a.json")), ("b", str(tmp_path / "b.json"))], counts("vpc"), counts(), failed_hosts=["h"])
+    assert lines[-2] == "partly built: this run changed 1 task before it stopped (vpc 1); a's outputs file records nothing; b's outputs file records nothing"
+    assert lines[-1].endswith("-e autostack_stack_name=<stack>")
 
 # --- the callback's event handling, with fakes -----------------------------------------------------------------
 
@@ -317,7 +356,10 @@ def test_callback_timing(outputs):
     at = display.lines.index(next(line for line in display.lines if line.startswith("slowest")))
     assert display.lines[at].startswith("slowest 2 of 4 tasks, run took ")
     assert len([line for line in display.lines[at + 1:] if line.strip()]) == 2
-    assert "failed: localhost; the outputs hold only what was recorded before the failure" in display.lines
+    assert "failed: localhost" in display.lines
+    assert any(line.startswith("partly built: this run changed 3 tasks before it stopped (vpc 1, ecs_cluster 1, play 'Infrastructure' 1); "
+                               "wp's outputs file records wordpress_url, ") for line in display.lines)
+    assert SENTINEL not in "\n".join(display.lines)
 
 
 def test_callback_refuses_a_timing_count_below_one(outputs):
