@@ -26,9 +26,9 @@ description:
     for each play's first host.
   - In check mode it says that nothing changed on the stack and how many tasks would change, per role; tasks run with
     C(check_mode=false) are counted apart, as real changes.
-  - After a failed run it says what the run left. When tasks changed before the failure, the stack is partly built:
+  - After a failed run it says what the run left. When tasks changed before the failure, the stack is partly built;
     it lists the changes per role and the keys (names, never values) the outputs file records, then how to finish
-    (the same command again; every role picks up what exists) or remove it (C(playbooks/destroy.yml)). When nothing
+    (the same command again, every role picks up what exists) or remove it (C(playbooks/destroy.yml)). When nothing
     changed it says so (a run stopped by a preflight check made nothing). Under C(--check) it says nothing changed.
   - Prints nothing for a run that knows no stack, nor when the stack has no outputs file and no task changed, would
     change or failed. A syntax check or a listing (C(--syntax-check), C(--list-tasks)) runs no play and prints nothing.
