@@ -30,6 +30,8 @@ description:
     it lists the changes per role and the keys (names, never values) the outputs file records, then how to finish
     (the same command again, every role picks up what exists) or remove it (C(playbooks/destroy.yml)). When nothing
     changed it says so (a run stopped by a preflight check made nothing). Under C(--check) it says nothing changed.
+    When the outputs file records an endpoint (C(endpoint_url), the local cloud's) that does not accept a TCP
+    connection any more (2 s at most), it says so, since the module that failed then names only its own call.
   - Prints nothing for a run that knows no stack, nor when the stack has no outputs file and no task changed, would
     change or failed. A syntax check or a listing (C(--syntax-check), C(--list-tasks)) runs no play and prints nothing.
   - With O(timing), adds the O(timing_count) slowest tasks, each timed from its start to the last host's result.
@@ -87,10 +89,13 @@ EXAMPLES = r"""
 #   changed: 14 tasks (play 'Infrastructure' 1, vpc 12, rds 1)
 #   failed: localhost
 #   partly built: this run changed 14 tasks before it stopped (play 'Infrastructure' 1, vpc 12, rds 1); wordpress's
-#   outputs file records region, endpoint_url, vpc_id, availability_zones, public_subnet_ids, private_subnet_ids,
-#   security_group_ids
+#   outputs file records availability_zones, endpoint_url, private_subnet_ids, public_subnet_ids, region,
+#   security_group_ids, vpc_id
 #   next: fix the cause and run the same command again (each role picks up what exists), or remove the stack:
 #   ansible-playbook playbooks/destroy.yml -e autostack_stack_name=wordpress
+#   endpoint: http://127.0.0.1:4575, where wordpress lives (autostack_endpoint_url), does not accept connections now
+#   (Connection refused): the local cloud stopped, or runs elsewhere (python tools/localcloud/localcloud.py status).
+#   A local cloud that stopped has forgotten the stack: start it and run the phases again
 """
 
 import os

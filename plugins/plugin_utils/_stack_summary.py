@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import urllib.parse
 
 # The only keys of the outputs file the summary shows, in this order, with their labels. Nothing else
@@ -221,6 +222,43 @@ def recorded_keys(document):
     return [str(key) for key in document if key not in RESERVED_KEYS]
 
 
+def endpoint_problem(url, timeout=2.0):
+    """Why ``url``'s host and port do not accept a TCP connection now, or ``None`` when they do (or ``url`` is no URL)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
+
+
+def endpoint_lines(stacks_endpoints, probe=endpoint_problem):
+    """After a failure: each recorded endpoint (the local cloud) that does not answer now, and what that means.
+
+    A run whose endpoint stopped in the middle fails with whatever call came next, in that module's words;
+    this names the cause. ``stacks_endpoints`` is a list of ``(stack, endpoint_url)``.
+    """
+    lines = []
+    for stack, url in stacks_endpoints:
+        text = display_value(url)
+        if not text:
+            continue
+        problem = probe(text)
+        if problem:
+            lines.append(
+                "endpoint: %s, where %s lives (autostack_endpoint_url), does not accept connections now (%s): the local cloud "
+                "stopped, or runs elsewhere (python tools/localcloud/localcloud.py status). A local cloud that stopped has "
+                "forgotten the stack: start it and run the phases again" % (text, stack, problem)
+            )
+    return lines
+
+
 def failure_lines(failed_hosts, recorded, changed, check_mode):
     """What a failed run leaves: what it changed, what the outputs record, and how to finish or remove it.
 
@@ -246,28 +284,34 @@ def failure_lines(failed_hosts, recorded, changed, check_mode):
     ]
 
 
-def summary_lines(stacks, changed, would_change, check_mode=False, failed_hosts=(), timer=None, timing_count=10, run_seconds=None, cwd=None):
+def summary_lines(stacks, changed, would_change, check_mode=False, failed_hosts=(), timer=None, timing_count=10, run_seconds=None, cwd=None,
+                  probe=endpoint_problem):
     """Every line of the summary, or ``[]`` when there is nothing to say.
 
     ``stacks`` is a list of ``(stack, outputs_path)``. Nothing is said for a run that knows no stack (a
     playbook that is not the project's), nor when no stack has an outputs file (readable or not) and no task
-    changed or would change (a run that did nothing). A failed run always gets its report (``failure_lines``).
+    changed or would change (a run that did nothing). A failed run always gets its report (``failure_lines``), and
+    ``probe`` (``endpoint_problem``) checks the endpoints its outputs record (``endpoint_lines``).
     """
     if not stacks:
         return []
     blocks = []
     recorded = []
+    endpoints = []
     any_file = False
     for stack, path in stacks:
         document, problem = read_outputs(path)
         any_file = any_file or document is not None or problem is not None
         blocks.extend(stack_lines(stack, path, document, problem, cwd))
         recorded.append((stack, recorded_keys(document)))
+        if isinstance(document, dict) and document.get("endpoint_url"):
+            endpoints.append((stack, document["endpoint_url"]))
     if not any_file and not changed and not would_change and not failed_hosts:
         return []
     lines = blocks + change_lines(changed, would_change, check_mode)
     if failed_hosts:
         lines.extend(failure_lines(failed_hosts, recorded, changed, check_mode))
+        lines.extend(endpoint_lines(endpoints, probe))
     if timer is not None:
         lines.extend(timing_lines(timer, timing_count, run_seconds))
     return lines

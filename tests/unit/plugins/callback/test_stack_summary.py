@@ -244,6 +244,44 @@ def test_a_failed_run_over_two_stacks_names_no_single_stack(tmp_path):
     assert lines[-2] == "partly built: this run changed 1 task before it stopped (vpc 1); a's outputs file records nothing; b's outputs file records nothing"
     assert lines[-1].endswith("-e autostack_stack_name=<stack>")
 
+
+def test_endpoint_problem_probes_the_port():
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = "http://127.0.0.1:%d" % server.getsockname()[1]
+        assert summary.endpoint_problem(url) is None
+    # Closed now: refused.
+    assert summary.endpoint_problem(url)
+    assert summary.endpoint_problem("not a url") is None
+    assert summary.endpoint_problem("") is None
+
+
+def test_a_failed_run_names_an_endpoint_that_stopped(tmp_path):
+    path = tmp_path / "ftx.json"
+    path.write_text(json.dumps({"stack": "ftx", "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:4575", "vpc_id": "vpc-1"}))
+    probed = []
+
+    def probe(url):
+        probed.append(url)
+        return "Connection refused"
+
+    lines = summary.summary_lines([("ftx", str(path))], counts("vpc"), counts(), failed_hosts=["localhost"], probe=probe)
+    assert probed == ["http://127.0.0.1:4575"]
+    assert lines[-1] == (
+        "endpoint: http://127.0.0.1:4575, where ftx lives (autostack_endpoint_url), does not accept connections now (Connection refused): "
+        "the local cloud stopped, or runs elsewhere (python tools/localcloud/localcloud.py status). A local cloud that stopped has "
+        "forgotten the stack: start it and run the phases again"
+    )
+    # An endpoint that answers adds nothing; a run that did not fail probes nothing.
+    assert not summary.summary_lines([("ftx", str(path))], counts("vpc"), counts(), failed_hosts=["localhost"],
+                                     probe=lambda url: None)[-1].startswith("endpoint:")
+    probed.clear()
+    summary.summary_lines([("ftx", str(path))], counts("vpc"), counts(), probe=probe)
+    assert probed == []
+
 # --- the callback's event handling, with fakes -----------------------------------------------------------------
 
 
