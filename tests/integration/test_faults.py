@@ -9,8 +9,8 @@ the part at fault and the variable or command to look at:
   (``aws_config`` in every playbook's ``module_defaults``); with one attempt the run fails naming the throttling;
 - the emulator down before a run (nothing made, the endpoint named) and stopped in the middle of the
   infrastructure phase (the summary reports the stack as partly built, with what to run next);
-- wrong credentials (moto enforcing IAM authentication): the first AWS call fails, naming the keys, and
-  it is the only call made;
+- wrong credentials (moto enforcing IAM authentication): the first AWS call fails, the summary names the
+  keys to check, and it is the only call made;
 - the registry down: the image phase stops before building, naming the registry; nothing pushed;
 - the Docker engine down (``DOCKER_HOST`` pointing at no engine; the real one is never touched);
 - the database down during the verify phase: the WordPress container's entrypoint gives up after its
@@ -187,7 +187,7 @@ def test_emulator_down_is_named_and_nothing_is_made(private, tmp_path):
             % (private.url, private.port)) in output
     assert "python tools/localcloud/localcloud.py start" in output and "Nothing was changed." in output
     assert stack.outputs() is None
-    assert "this run changed nothing on the stack before it stopped" in flat(summary(run.output))
+    assert "this run made no change to the stack before it stopped" in flat(summary(run.output))
 
 
 def test_emulator_stopped_during_infrastructure_leaves_a_reported_partial_stack(private, tmp_path):
@@ -224,12 +224,16 @@ def test_wrong_credentials_fail_at_the_first_call(private, tmp_path):
     stack = stack_support.Stack(private, tmp_path, name("cred"), TIMINGS)
     run = stack.run("playbooks/infrastructure.yml", "infrastructure.yml, unknown keys")
     output = failed_quickly(run, bound=60)
-    assert "AWS refused the credentials (Failed to retrieve caller identity: An error occurred (InvalidClientTokenId)" in output
-    assert "at %s. On the local cloud the keys are autostack_aws_access_key and autostack_aws_secret_key" % private.url in output
-    assert "Nothing was changed." in output
+    # EC2 answers AuthFailure, as AWS does.
+    assert "An error occurred (AuthFailure) when calling the DescribeAvailabilityZones operation" in output
+    report = flat(summary(run.output))
+    assert "this run made no change to the stack before it stopped" in report
+    assert "credentials: AWS refused them (AuthFailure, task 'vpc : " in report
+    assert "On the local cloud they are autostack_aws_access_key and autostack_aws_secret_key" in report
+    # The first AWS call was refused and was the only one; only where the stack lives was recorded.
     requests = requests_since(private, 0)
-    assert [(entry["action"], entry["status"]) for entry in requests] == [("GetCallerIdentity", 403)]
-    assert stack.outputs() is None
+    assert [(entry["action"], entry["status"]) for entry in requests] == [("DescribeAvailabilityZones", 401)]
+    assert set(stack.outputs()) == {"stack", "updated_at", "region", "endpoint_url"}
 
 
 # --- the registry and the Docker engine ---------------------------------------------------------------------
@@ -259,7 +263,7 @@ def test_registry_down_stops_the_image_phase_before_it_builds(private, tmp_path)
     assert not engine.containers.list(all=True, filters={"name": stack.name + "-wp-build"})
     assert private.client("ecr").list_images(repositoryName=stack.name + "/wordpress")["imageIds"] == []
     assert "wp_image_uri" not in stack.outputs()
-    assert "this run changed nothing on the stack before it stopped" in flat(summary(run.output))
+    assert "this run made no change to the stack before it stopped" in flat(summary(run.output))
 
     # What the message says: start brings the registry back beside the running emulator.
     restarted = private.run("start")
@@ -275,7 +279,7 @@ def test_docker_engine_down_is_named(emulator, tmp_path):
     output = failed_quickly(run, bound=60)
     assert "The Docker engine at %s does not answer (Error connecting:" % nothing in output
     assert "Start it (systemctl start docker), or point DOCKER_HOST at an engine that runs" in output
-    assert "this run changed nothing on the stack before it stopped" in flat(summary(run.output))
+    assert "this run made no change to the stack before it stopped" in flat(summary(run.output))
 
 
 # --- the database --------------------------------------------------------------------------------------------
