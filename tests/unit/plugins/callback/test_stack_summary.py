@@ -207,7 +207,6 @@ def test_failed_hosts_and_timing(outputs):
     ]
 
 
-
 def test_a_failed_run_that_changed_things_is_reported_partly_built(tmp_path):
     path = tmp_path / "ftx.json"
     path.write_text(json.dumps({"stack": "ftx", "updated_at": "2026-05-10T09:12:44Z", "region": "eu-west-1", "vpc_id": "vpc-1",
