@@ -164,6 +164,28 @@ def test_throttling_is_met_by_botocore_retries(emulator, tmp_path):
         instrument(emulator, "/_localcloud/faults", "DELETE")
 
 
+def test_our_modules_take_the_retry_configuration(emulator, tmp_path):
+    # autostack.wordpress.security_audit (an AnsibleAWSModule of ours) through playbooks/audit.yml, read-only: its
+    # ListTaskDefinitionFamilies call throttled twice passes with 3 attempts and fails with 1.
+    stack = stack_support.Stack(emulator, tmp_path, name("thr"), TIMINGS)
+    fault = {"action": "ListTaskDefinitionFamilies", "code": "ThrottlingException", "count": 2}
+    try:
+        instrument(emulator, "/_localcloud/faults", "POST", fault)
+        seq = last_seq(emulator)
+        stack.run("playbooks/audit.yml", "audit.yml, 2 throttles, 3 attempts", autostack_aws_retries=3).check()
+        assert statuses(requests_since(emulator, seq), "ListTaskDefinitionFamilies") == [400, 400, 200]
+
+        instrument(emulator, "/_localcloud/faults", "POST", fault)
+        seq = last_seq(emulator)
+        run = stack.run("playbooks/audit.yml", "audit.yml, 2 throttles, 1 attempt", autostack_aws_retries=1)
+        output = failed_quickly(run, bound=60)
+        assert "Could not read the settings of stack '%s'" % stack.name in output
+        assert "(ThrottlingException) when calling the ListTaskDefinitionFamilies operation (reached max retries: 0)" in output
+        assert statuses(requests_since(emulator, seq), "ListTaskDefinitionFamilies") == [400]
+    finally:
+        instrument(emulator, "/_localcloud/faults", "DELETE")
+
+
 def test_a_retry_setting_out_of_range_is_refused_before_any_call(emulator, tmp_path):
     stack = stack_support.Stack(emulator, tmp_path, name("thr"), TIMINGS)
     seq = last_seq(emulator)
