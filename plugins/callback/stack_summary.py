@@ -26,8 +26,17 @@ description:
     for each play's first host.
   - In check mode it says that nothing changed on the stack and how many tasks would change, per role; tasks run with
     C(check_mode=false) are counted apart, as real changes.
-  - Prints nothing for a run that knows no stack, nor when the stack has no outputs file and no task changed or
-    would change. A syntax check or a listing (C(--syntax-check), C(--list-tasks)) runs no play and prints nothing.
+  - After a failed run it says what the run left. When tasks changed before the failure, the stack is partly built;
+    it lists the changes per role and the keys (names, never values) the outputs file records, then how to finish
+    (the same command again, every role picks up what exists) or remove it (C(playbooks/destroy.yml)). When nothing
+    changed it says so (a run stopped by a preflight check made nothing). Under C(--check) it says nothing changed.
+    When the outputs file records an endpoint (C(endpoint_url), the local cloud's) that does not accept a TCP
+    connection any more (2 s at most), it says so, since the module that failed then names only its own call.
+    When AWS refused the credentials (C(InvalidClientTokenId), C(SignatureDoesNotMatch), C(AuthFailure),
+    C(ExpiredToken), ...), it names the variables and settings they come from. Records in the outputs file alone
+    do not make a stack partly built.
+  - Prints nothing for a run that knows no stack, nor when the stack has no outputs file and no task changed, would
+    change or failed. A syntax check or a listing (C(--syntax-check), C(--list-tasks)) runs no play and prints nothing.
   - With O(timing), adds the O(timing_count) slowest tasks, each timed from its start to the last host's result.
 requirements:
   - enabled in C(callbacks_enabled) (the project's C(ansible.cfg) enables it)
@@ -76,6 +85,20 @@ EXAMPLES = r"""
 #   task def   arn:aws:ecs:eu-west-1:123456789012:task-definition/wordpress-wordpress:3
 #   database   wordpress-db.abcdefghijkl.eu-west-1.rds.amazonaws.com:3306
 #   changed: 4 tasks (wp_image 3, ecs_service 1)
+#
+# After a run that failed half-way:
+#   STACK SUMMARY ******************************************************************
+#   stack      wordpress (outputs/wordpress.json, updated 2026-05-10T09:12:44Z)
+#   changed: 14 tasks (play 'Infrastructure' 1, vpc 12, rds 1)
+#   failed: localhost
+#   partly built: this run changed 14 tasks before it stopped (play 'Infrastructure' 1, vpc 12, rds 1); wordpress's
+#   outputs file records availability_zones, endpoint_url, private_subnet_ids, public_subnet_ids, region,
+#   security_group_ids, vpc_id
+#   next: fix the cause and run the same command again (each role picks up what exists), or remove the stack:
+#   ansible-playbook playbooks/destroy.yml -e autostack_stack_name=wordpress
+#   endpoint: http://127.0.0.1:4575, where wordpress lives (autostack_endpoint_url), does not accept connections now
+#   (Connection refused): the local cloud stopped, or runs elsewhere (python tools/localcloud/localcloud.py status).
+#   A local cloud that stopped has forgotten the stack: start it and run the phases again
 """
 
 import os
@@ -87,6 +110,7 @@ from ansible.template import Templar
 
 from ansible_collections.autostack.wordpress.plugins.plugin_utils._stack_summary import ChangeCounts
 from ansible_collections.autostack.wordpress.plugins.plugin_utils._stack_summary import TaskTimer
+from ansible_collections.autostack.wordpress.plugins.plugin_utils._stack_summary import credentials_error
 from ansible_collections.autostack.wordpress.plugins.plugin_utils._stack_summary import summary_lines
 
 OUTPUTS_MODULE = "stack_outputs"
@@ -129,6 +153,10 @@ class CallbackModule(CallbackBase):
         # outputs path (absolute, normalised) -> stack name, in the order the run recorded them
         self._stacks = {}
         self._changed = ChangeCounts()
+        # Real changes other than records in the outputs file: what was built on the stack.
+        self._built = ChangeCounts()
+        # (task, error code) of the first task that failed because AWS refused the credentials.
+        self._refused = None
         self._would_change = ChangeCounts()
         self._timer = TaskTimer()
 
@@ -150,14 +178,23 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_ok(self, result):
         task, data = _task_of(result), _result_of(result)
         self._timer.finish(task._uuid, time.monotonic())
+        records = str(task.action).rsplit(".", 1)[-1] == OUTPUTS_MODULE
         if data.get("changed"):
-            (self._would_change if self._in_check_mode(task) else self._changed).add(self._group(task))
-        if str(task.action).rsplit(".", 1)[-1] == OUTPUTS_MODULE:
+            check = self._in_check_mode(task)
+            (self._would_change if check else self._changed).add(self._group(task))
+            if not check and not records:
+                self._built.add(self._group(task))
+        if records:
             for item in [data] + [item for item in data.get("results") or [] if isinstance(item, dict)]:
                 self._record_stack(item)
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
-        self._timer.finish(_task_of(result)._uuid, time.monotonic())
+        task = _task_of(result)
+        self._timer.finish(task._uuid, time.monotonic())
+        if not ignore_errors and self._refused is None:
+            code = credentials_error(_result_of(result))
+            if code:
+                self._refused = (_task_label(task), code)
 
     def v2_runner_on_skipped(self, result):
         self._timer.finish(_task_of(result)._uuid, time.monotonic())
@@ -188,6 +225,8 @@ class CallbackModule(CallbackBase):
             timer=timer,
             timing_count=count,
             run_seconds=time.monotonic() - self._run_started,
+            built=self._built,
+            refused=self._refused,
         )
         if not lines:
             return

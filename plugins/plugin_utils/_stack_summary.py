@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import urllib.parse
 
 # The only keys of the outputs file the summary shows, in this order, with their labels. Nothing else
@@ -27,6 +28,8 @@ SUMMARY_FIELDS = (
     ("task def", "ecs_task_definition_arn"),
     ("database", "rds_endpoint"),
 )
+# Keys of every outputs file that say nothing about what was built.
+RESERVED_KEYS = ("stack", "updated_at")
 # Shown with the database endpoint, never on its own.
 DATABASE_PORT_KEY = "rds_port"
 LABEL_WIDTH = 10
@@ -212,26 +215,145 @@ def timing_lines(timer, count, run_seconds=None):
     return lines
 
 
-def summary_lines(stacks, changed, would_change, check_mode=False, failed_hosts=(), timer=None, timing_count=10, run_seconds=None, cwd=None):
+def recorded_keys(document):
+    """The keys an outputs file records, in its order, without the reserved ones (``stack``, ``updated_at``)."""
+    if not isinstance(document, dict):
+        return []
+    return [str(key) for key in document if key not in RESERVED_KEYS]
+
+
+# Error codes and messages of AWS (and botocore) that mean the credentials were refused or not found.
+CREDENTIALS_ERRORS = re.compile(
+    r"\b(InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClientException|AuthFailure|ExpiredToken(?:Exception)?|"
+    r"InvalidAccessKeyId|InvalidSignatureException|MissingAuthenticationToken|IncompleteSignature|NoCredentialsError|"
+    r"Unable to locate credentials)\b"
+)
+
+
+def credentials_error(result):
+    """The credentials error a failed task's result names (its ``error.code`` or its message), or ``None``."""
+    if not isinstance(result, dict):
+        return None
+    error = result.get("error")
+    texts = [error.get("code")] if isinstance(error, dict) else []
+    texts += [result.get("msg"), result.get("exception")]
+    for text in texts:
+        if isinstance(text, str):
+            match = CREDENTIALS_ERRORS.search(text)
+            if match:
+                return match.group(1)
+    return None
+
+
+def credentials_lines(refused):
+    """After a failure caused by refused credentials: which variables and settings hold them.
+
+    ``refused`` is ``(task label, error code)`` of the first task that failed so, or ``None``.
+    """
+    if not refused:
+        return []
+    label, code = refused
+    return [
+        "credentials: AWS refused them (%s, task '%s'). On the local cloud they are autostack_aws_access_key and "
+        "autostack_aws_secret_key (from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); on AWS boto3 finds them in "
+        "AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN) or ~/.aws; "
+        "aws sts get-caller-identity shows what AWS makes of them" % (code, CONTROL_CHARACTERS.sub(" ", label))
+    ]
+
+
+def endpoint_problem(url, timeout=2.0):
+    """Why ``url``'s host and port do not accept a TCP connection now, or ``None`` when they do (or ``url`` is no URL)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as e:
+        return e.strerror or str(e) or type(e).__name__
+
+
+def endpoint_lines(stacks_endpoints, probe=endpoint_problem):
+    """After a failure: each recorded endpoint (the local cloud) that does not answer now, and what that means.
+
+    A run whose endpoint stopped in the middle fails with whatever call came next, in that module's words;
+    this names the cause. ``stacks_endpoints`` is a list of ``(stack, endpoint_url)``.
+    """
+    lines = []
+    for stack, url in stacks_endpoints:
+        text = display_value(url)
+        if not text:
+            continue
+        problem = probe(text)
+        if problem:
+            lines.append(
+                "endpoint: %s, where %s lives (autostack_endpoint_url), does not accept connections now (%s): the local cloud "
+                "stopped, or runs elsewhere (python tools/localcloud/localcloud.py status). A local cloud that stopped has "
+                "forgotten the stack: start it and run the phases again" % (text, stack, problem)
+            )
+    return lines
+
+
+def failure_lines(failed_hosts, recorded, changed, check_mode, built=None):
+    """What a failed run leaves: what it changed, what the outputs record, and how to finish or remove it.
+
+    ``recorded`` is a list of ``(stack, keys)``: the keys each stack's outputs file records (names only, never
+    values). ``built`` counts the changes other than records in the outputs file (``changed`` when not given).
+    A run that built something before it failed left a partly built stack: the report says so, with the commands
+    that finish it (the same run again) and remove it (``playbooks/destroy.yml``).
+    """
+    hosts = ", ".join(failed_hosts)
+    if check_mode:
+        return ["failed: %s; check mode changed nothing on the stack" % hosts]
+    records = "; ".join(
+        "%s's outputs file records %s" % (stack, ", ".join(keys)) if keys else "%s's outputs file records nothing" % stack
+        for stack, keys in recorded
+    )
+    if not (changed if built is None else built):
+        return ["failed: %s; this run made no change to the stack before it stopped%s" % (hosts, " (%s)" % records if records else "")]
+    names = [stack for stack, _keys in recorded]
+    destroy = "ansible-playbook playbooks/destroy.yml -e autostack_stack_name=%s" % (names[0] if len(names) == 1 else "<stack>")
+    return [
+        "failed: %s" % hosts,
+        "partly built: this run changed %s before it stopped (%s)%s" % (_tasks(changed.total()), changed.text(), "; " + records if records else ""),
+        "next: fix the cause and run the same command again (each role picks up what exists), or remove the stack: %s" % destroy,
+    ]
+
+
+def summary_lines(stacks, changed, would_change, check_mode=False, failed_hosts=(), timer=None, timing_count=10, run_seconds=None, cwd=None,
+                  probe=endpoint_problem, built=None, refused=None):
     """Every line of the summary, or ``[]`` when there is nothing to say.
 
     ``stacks`` is a list of ``(stack, outputs_path)``. Nothing is said for a run that knows no stack (a
     playbook that is not the project's), nor when no stack has an outputs file (readable or not) and no task
-    changed or would change (a run that did nothing).
+    changed or would change (a run that did nothing). A failed run always gets its report (``failure_lines``), and
+    ``probe`` (``endpoint_problem``) checks the endpoints its outputs record (``endpoint_lines``). ``built`` counts the
+    changes other than outputs records; ``refused`` is ``(task, code)`` of the first task AWS refused the credentials of.
     """
     if not stacks:
         return []
     blocks = []
+    recorded = []
+    endpoints = []
     any_file = False
     for stack, path in stacks:
         document, problem = read_outputs(path)
         any_file = any_file or document is not None or problem is not None
         blocks.extend(stack_lines(stack, path, document, problem, cwd))
-    if not any_file and not changed and not would_change:
+        recorded.append((stack, recorded_keys(document)))
+        if isinstance(document, dict) and document.get("endpoint_url"):
+            endpoints.append((stack, document["endpoint_url"]))
+    if not any_file and not changed and not would_change and not failed_hosts:
         return []
     lines = blocks + change_lines(changed, would_change, check_mode)
     if failed_hosts:
-        lines.append("failed: %s; the outputs hold only what was recorded before the failure" % ", ".join(failed_hosts))
+        lines.extend(failure_lines(failed_hosts, recorded, changed, check_mode, built))
+        lines.extend(credentials_lines(refused))
+        lines.extend(endpoint_lines(endpoints, probe))
     if timer is not None:
         lines.extend(timing_lines(timer, timing_count, run_seconds))
     return lines

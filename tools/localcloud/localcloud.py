@@ -18,6 +18,10 @@ State (pid files, logs, endpoint; the registry's config, htpasswd, password and 
 checkout); tests that want their own local cloud pass another state directory and free ports.
 ``$LOCALCLOUD_REGISTRY_BIN`` overrides the registry program (default: ``docker-registry`` on
 PATH, else ``/usr/bin/docker-registry``).
+
+The emulator inherits the launcher's environment, so moto's own settings apply: with
+``INITIAL_NO_AUTH_ACTION_COUNT=<n>`` it enforces IAM authentication once ``n`` calls are spent (unknown
+keys then get ``InvalidClientTokenId``; see docs/local-cloud.md).
 """
 
 import argparse

@@ -197,13 +197,119 @@ def test_failed_hosts_and_timing(outputs):
         timer.finish(index, 100.0 + seconds)
     lines = summary.summary_lines([("wp", str(outputs))], counts(), counts(), failed_hosts=["localhost"], timer=timer, timing_count=3, run_seconds=80)
     assert lines[-5:] == [
-        "failed: localhost; the outputs hold only what was recorded before the failure",
+        "failed: localhost; this run made no change to the stack before it stopped (wp's outputs file records "
+        "wordpress_url, wordpress_local_url, wp_image_uri, ecs_cluster_name, ecs_service_name, ecs_task_definition_arn, "
+        "rds_endpoint, rds_port, rds_master_secret_arn, wordpress_keys_secret_arn, vpc_id, rds_master_password, db_admin_secret)",
         "slowest 3 of 4 tasks, run took 1m20s:",
         "   1m15s  task 1",
         "  12.30s  task 3",
         "   3.25s  task 2",
     ]
 
+
+def test_a_failed_run_that_changed_things_is_reported_partly_built(tmp_path):
+    path = tmp_path / "ftx.json"
+    path.write_text(json.dumps({"stack": "ftx", "updated_at": "2026-05-10T09:12:44Z", "region": "eu-west-1", "vpc_id": "vpc-1",
+                                "rds_master_secret_arn": "arn:aws:secretsmanager:eu-west-1:1:secret:" + SENTINEL}))
+    lines = summary.summary_lines([("ftx", str(path))], counts("vpc", "vpc", "rds"), counts(), failed_hosts=["localhost"])
+    assert lines[-3:] == [
+        "failed: localhost",
+        "partly built: this run changed 3 tasks before it stopped (vpc 2, rds 1); ftx's outputs file records region, vpc_id, rds_master_secret_arn",
+        "next: fix the cause and run the same command again (each role picks up what exists), or remove the stack: "
+        "ansible-playbook playbooks/destroy.yml -e autostack_stack_name=ftx",
+    ]
+    assert SENTINEL not in "\n".join(lines)
+
+
+def test_a_failed_run_that_changed_nothing_says_so_even_without_outputs(tmp_path):
+    # A run stopped by the preflight (endpoint down, credentials refused) made nothing, not even the outputs file.
+    lines = summary.summary_lines([("ftx", str(tmp_path / "ftx.json"))], counts(), counts(), failed_hosts=["localhost"])
+    assert lines[0].startswith("stack      ftx (no outputs file: ")
+    assert lines[1:] == [
+        "changed: nothing",
+        "failed: localhost; this run made no change to the stack before it stopped (ftx's outputs file records nothing)",
+    ]
+    # Nothing failed, nothing changed, no file: still nothing to say.
+    assert summary.summary_lines([("ftx", str(tmp_path / "ftx.json"))], counts(), counts()) == []
+
+
+def test_a_failed_check_run_changed_nothing(tmp_path):
+    lines = summary.summary_lines([("ftx", str(tmp_path / "ftx.json"))], counts(), counts("vpc"), check_mode=True, failed_hosts=["localhost"])
+    assert lines[-1] == "failed: localhost; check mode changed nothing on the stack"
+
+
+def test_a_failed_run_over_two_stacks_names_no_single_stack(tmp_path):
+    lines = summary.summary_lines([("a", str(tmp_path / "a.json")), ("b", str(tmp_path / "b.json"))], counts("vpc"), counts(), failed_hosts=["h"])
+    assert lines[-2] == "partly built: this run changed 1 task before it stopped (vpc 1); a's outputs file records nothing; b's outputs file records nothing"
+    assert lines[-1].endswith("-e autostack_stack_name=<stack>")
+
+
+def test_endpoint_problem_probes_the_port():
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        url = "http://127.0.0.1:%d" % server.getsockname()[1]
+        assert summary.endpoint_problem(url) is None
+    # Closed now: refused.
+    assert summary.endpoint_problem(url)
+    assert summary.endpoint_problem("not a url") is None
+    assert summary.endpoint_problem("") is None
+
+
+def test_a_failed_run_names_an_endpoint_that_stopped(tmp_path):
+    path = tmp_path / "ftx.json"
+    path.write_text(json.dumps({"stack": "ftx", "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:4575", "vpc_id": "vpc-1"}))
+    probed = []
+
+    def probe(url):
+        probed.append(url)
+        return "Connection refused"
+
+    lines = summary.summary_lines([("ftx", str(path))], counts("vpc"), counts(), failed_hosts=["localhost"], probe=probe)
+    assert probed == ["http://127.0.0.1:4575"]
+    assert lines[-1] == (
+        "endpoint: http://127.0.0.1:4575, where ftx lives (autostack_endpoint_url), does not accept connections now (Connection refused): "
+        "the local cloud stopped, or runs elsewhere (python tools/localcloud/localcloud.py status). A local cloud that stopped has "
+        "forgotten the stack: start it and run the phases again"
+    )
+    # An endpoint that answers adds nothing; a run that did not fail probes nothing.
+    assert not summary.summary_lines([("ftx", str(path))], counts("vpc"), counts(), failed_hosts=["localhost"],
+                                     probe=lambda url: None)[-1].startswith("endpoint:")
+    probed.clear()
+    summary.summary_lines([("ftx", str(path))], counts("vpc"), counts(), probe=probe)
+    assert probed == []
+
+
+@pytest.mark.parametrize("result, code", [
+    ({"msg": "Unable to describe availability zones.: An error occurred (InvalidClientTokenId) when calling ..."}, "InvalidClientTokenId"),
+    ({"msg": "Failed", "error": {"code": "SignatureDoesNotMatch"}}, "SignatureDoesNotMatch"),
+    ({"msg": "An error occurred (AuthFailure) when calling the DescribeVpcs operation"}, "AuthFailure"),
+    ({"msg": "Failed to connect to AWS: Unable to locate credentials"}, "Unable to locate credentials"),
+    ({"msg": "An error occurred (ExpiredTokenException) when calling the GetSecretValue operation"}, "ExpiredTokenException"),
+    ({"msg": "Could not connect to the endpoint URL"}, None),
+    ({"msg": "An error occurred (AccessDenied) when calling the CreateRole operation"}, None),
+    ("not a dict", None),
+])
+def test_credentials_error(result, code):
+    assert summary.credentials_error(result) == code
+
+
+def test_a_run_failed_on_refused_credentials_names_where_they_come_from(tmp_path):
+    path = tmp_path / "ftx.json"
+    path.write_text(json.dumps({"stack": "ftx", "region": "eu-west-1", "endpoint_url": "http://127.0.0.1:1"}))
+    # Only the outputs record changed: nothing was built.
+    lines = summary.summary_lines([("ftx", str(path))], counts("play 'Infrastructure'"), counts(), failed_hosts=["localhost"],
+                                  probe=lambda url: None, built=counts(), refused=("vpc : List the region's availability zones", "InvalidClientTokenId"))
+    assert lines[-3:] == [
+        "changed: 1 task (play 'Infrastructure' 1)",
+        "failed: localhost; this run made no change to the stack before it stopped (ftx's outputs file records region, endpoint_url)",
+        "credentials: AWS refused them (InvalidClientTokenId, task 'vpc : List the region's availability zones'). On the local cloud they "
+        "are autostack_aws_access_key and autostack_aws_secret_key (from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); on AWS boto3 "
+        "finds them in AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (with AWS_SESSION_TOKEN) or ~/.aws; "
+        "aws sts get-caller-identity shows what AWS makes of them",
+    ]
 
 # --- the callback's event handling, with fakes -----------------------------------------------------------------
 
@@ -317,7 +423,10 @@ def test_callback_timing(outputs):
     at = display.lines.index(next(line for line in display.lines if line.startswith("slowest")))
     assert display.lines[at].startswith("slowest 2 of 4 tasks, run took ")
     assert len([line for line in display.lines[at + 1:] if line.strip()]) == 2
-    assert "failed: localhost; the outputs hold only what was recorded before the failure" in display.lines
+    assert "failed: localhost" in display.lines
+    assert any(line.startswith("partly built: this run changed 3 tasks before it stopped (vpc 1, ecs_cluster 1, play 'Infrastructure' 1); "
+                               "wp's outputs file records wordpress_url, ") for line in display.lines)
+    assert SENTINEL not in "\n".join(display.lines)
 
 
 def test_callback_refuses_a_timing_count_below_one(outputs):
@@ -336,3 +445,23 @@ def test_callback_without_a_stack_prints_nothing(tmp_path):
     plugin.v2_runner_on_ok(FakeResult(task, changed=True))
     plugin.v2_playbook_on_stats(FakeStats())
     assert display.lines == []
+
+
+def test_callback_names_refused_credentials_and_records_alone_build_nothing(outputs):
+    plugin, display = make_callback()
+    plugin.v2_playbook_on_play_start(FakePlay("Infrastructure"))
+    record = FakeTask("Record where the stack lives", action="autostack.wordpress.stack_outputs")
+    plugin.v2_playbook_on_task_start(record, False)
+    plugin.v2_runner_on_ok(FakeResult(record, changed=True, outputs_path=str(outputs), outputs={"stack": "wp"}))
+    ignored = FakeTask("Try", role="vpc")
+    plugin.v2_playbook_on_task_start(ignored, False)
+    plugin.v2_runner_on_failed(FakeResult(ignored, msg="An error occurred (AuthFailure)"), ignore_errors=True)
+    zones = FakeTask("List the region's availability zones", role="vpc")
+    plugin.v2_playbook_on_task_start(zones, False)
+    plugin.v2_runner_on_failed(FakeResult(zones, msg="Unable to describe availability zones.: An error occurred (InvalidClientTokenId)"))
+    plugin.v2_playbook_on_stats(FakeStats(failures={"localhost": 1}))
+    assert any(line.startswith("failed: localhost; this run made no change to the stack before it stopped") for line in display.lines)
+    assert not any(line.startswith("partly built") for line in display.lines)
+    credentials = [line for line in display.lines if line.startswith("credentials: ")]
+    assert len(credentials) == 1 and credentials[0].startswith("credentials: AWS refused them (InvalidClientTokenId, task '")
+    assert "autostack_aws_access_key" in credentials[0]
