@@ -102,12 +102,12 @@ class Stack:
         print("%-60s %6.1f s  changed=%s rc=%d" % (label, run.seconds, run.changed, proc.returncode))
         return run
 
-    def interrupt(self, playbook, label, marker, signum, *args, delay=1.0, timeout=1200, **extra_vars):
-        """Run a playbook and send ``signum`` to its process group ``delay`` seconds after ``marker`` appears.
+    def run_until(self, playbook, label, marker, action, *args, delay=0.0, timeout=1200, **extra_vars):
+        """Run a playbook and call ``action(proc)`` ``delay`` seconds after a line of its output contains ``marker``.
 
-        The whole group gets the signal, as a terminal's Ctrl-C (SIGINT) or a CI runner's kill (SIGKILL) does,
-        so the task's worker process dies too. The returned Run has ``interrupted`` (the marker was seen and the
-        signal sent) and ``stop_seconds`` (from the signal to the exit).
+        The action is called at most once, and not when the run has ended by then. The playbook runs in a
+        process group of its own (``os.killpg(proc.pid, ...)`` reaches its workers too). The returned Run has
+        ``acted`` (the action was called) and ``after_action`` (seconds from the action to the run's end).
         """
         variables = {"autostack_stack_name": self.name, "autostack_outputs_dir": self.outputs_dir}
         variables.update(extra_vars)
@@ -125,28 +125,32 @@ class Stack:
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        interrupted, signalled = False, None
+        acted = None
         while proc.poll() is None and time.monotonic() - started < timeout:
             if seen.wait(1):
                 time.sleep(delay)
                 if proc.poll() is None:
-                    os.killpg(proc.pid, signum)
-                    signalled, interrupted = time.monotonic(), True
+                    action(proc)
+                    acted = time.monotonic()
                 break
         try:
-            proc.wait(timeout=120)
+            proc.wait(timeout=max(timeout - (time.monotonic() - started), 120))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
         reader.join(timeout=30)
         finished = time.monotonic()
-        completed = subprocess.CompletedProcess(command, proc.returncode, "".join(lines), "")
-        run = Run(completed, finished - started)
-        run.interrupted = interrupted
-        run.stop_seconds = finished - signalled if signalled else None
+        run = Run(subprocess.CompletedProcess(command, proc.returncode, "".join(lines), ""), finished - started)
+        run.acted = acted is not None
+        run.after_action = finished - acted if acted else None
         self.timings["%s (%s)" % (label, self.name)] = round(run.seconds, 1)
-        print("%-60s %6.1f s  interrupted=%s rc=%d" % (label, run.seconds, interrupted, proc.returncode))
+        print("%-60s %6.1f s  changed=%s acted=%s rc=%d" % (label, run.seconds, run.changed, run.acted, proc.returncode))
         return run
+
+    def interrupt(self, playbook, label, marker, signum, *args, delay=1.0, **extra_vars):
+        """``run_until`` sending ``signum`` to the run's whole process group, as a terminal's Ctrl-C (SIGINT) or a
+        CI runner's kill (SIGKILL) does, so the task's worker process gets it too."""
+        return self.run_until(playbook, label, marker, lambda proc: os.killpg(proc.pid, signum), *args, delay=delay, **extra_vars)
 
     def audit(self):
         """What autostack.wordpress.stack_audit finds of the stack: ``counts`` per type, ``leftovers``, ``kept``."""

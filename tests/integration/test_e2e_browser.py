@@ -14,7 +14,8 @@ credentials, as an ECS container instance does.
 
 Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by selenium) completes the
 installer form with the administrator credentials kept in Secrets Manager, logs in and reads the home
-page. Screenshots go to tests/output/e2e/<stack>/. Finally destroy.yml, whose own audit fails on any
+page. A new revision replaces the container; the local database killed during verify.yml gives a bounded
+failure naming it. Screenshots go to tests/output/e2e/<stack>/. Finally destroy.yml, whose own audit fails on any
 leftover; no secret value (database and administrator passwords, the 8 keys and salts) may appear in any
 run's output, -vvv included, or in any file the runs wrote outside the secret store.
 ``make e2e`` runs this module alone; run with ``-s`` to see each playbook's time.
@@ -64,6 +65,8 @@ EXPECTED_COUNTS = {
     "ecs_capacity_provider": 1, "ecs_service": 1, "db_instance": 1, "db_subnet_group": 1, "ecr_repository": 1,
     "log_group": 1,
 }
+# The entrypoint's wait for its database in the database-down test (seconds).
+DB_WAIT = 15
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -167,11 +170,11 @@ def test_each_interruption_stopped_its_run(stack, converged):
     phases = {marker.split(".", 2)[-1].split(" :")[0] for marker, _signum, _run in stack.interruptions}
     assert {"vpc", "rds", "asg", "alb", "wp_image", "ecs_service", "localdb"} <= phases
     for marker, signum, run in stack.interruptions:
-        assert run.interrupted, "the run ended before %s: %s" % (marker, run.output[-3000:])
+        assert run.acted, "the run ended before %s: %s" % (marker, run.output[-3000:])
         assert run.proc.returncode != 0, marker
         # Ctrl-C stops ansible-playbook promptly, without a traceback.
         if signum == signal.SIGINT:
-            assert run.stop_seconds < 60, (marker, run.stop_seconds)
+            assert run.after_action < 60, (marker, run.after_action)
             assert "Traceback" not in run.output, run.output[-3000:]
 
 
@@ -391,6 +394,29 @@ def test_a_new_revision_replaces_the_container(emulator, stack, first_verify, en
     assert "WORDPRESS_DEBUG=true" in wordpress.attrs["Config"]["Env"]
     # Installed in the browser before, on the same database: the site itself now.
     assert http_get(URL)[0] == 200
+
+
+def test_database_down_during_verify_is_named(stack, first_verify, engine):
+    """The local database killed while verify.yml runs: a bounded failure that says the database is unreachable."""
+    database = STACK + "-db"
+    # The entrypoint's wait for the database shortened, so that the fault is reported in seconds.
+    local_vars = dict(LOCAL_VARS, ecs_local_environment=dict(LOCAL_VARS["ecs_local_environment"], WORDPRESS_DB_WAIT_TIMEOUT=str(DB_WAIT)))
+    # The database is up and healthy once the role moves on to the administrator's secret; killed then, it is
+    # down when the WordPress container (new: its environment changed) starts and waits for it.
+    run = stack.run_until("playbooks/verify.yml", "verify.yml, database killed",
+                          "TASK [autostack.wordpress.ecs_local : Ensure the WordPress administrator's secret exists",
+                          lambda proc: engine.containers.get(database).kill(), timeout=600, **local_vars)
+    stack.all_output.append(run.output)
+    output = " ".join(run.output.split())
+    assert run.acted, output[-5000:]
+    assert run.proc.returncode != 0 and run.failed == 1, output[-5000:]
+    assert run.after_action < DB_WAIT + 90, "the run went on for %.0f s after the database stopped" % run.after_action
+    assert "WordPress container %s-wordpress" % STACK in output
+    # Docker restarts the container (restart policy unless-stopped): the exit code is gone, its message is quoted.
+    assert "its entrypoint exited and Docker restarted it" in output or "exit code 69" in output
+    assert "not reachable over TCP after %ds" % DB_WAIT in output
+    assert "The database is not reachable: nothing answered on" in output
+    assert "The local database container %s must run on the network %s-local" % (database, STACK) in output
 
 
 def test_destroy_leaves_nothing_local_and_no_secret_in_any_output(emulator, stack, first_verify, engine):

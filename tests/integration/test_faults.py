@@ -12,9 +12,9 @@ the part at fault and the variable or command to look at:
 - wrong credentials (moto enforcing IAM authentication): the first AWS call fails, the summary names the
   keys to check, and it is the only call made;
 - the registry down: the image phase stops before building, naming the registry; nothing pushed;
-- the Docker engine down (``DOCKER_HOST`` pointing at no engine; the real one is never touched);
-- the database down during the verify phase: the WordPress container's entrypoint gives up after its
-  bounded wait (exit 69) and the failure quotes its last messages and says the database is not reachable.
+- the Docker engine down (``DOCKER_HOST`` pointing at no engine; the real one is never touched).
+
+The database down during the verify phase needs a deployed stack: test_e2e_browser.py has one and tests it.
 
 Run with ``-s`` to see each playbook's time.
 """
@@ -22,22 +22,17 @@ Run with ``-s`` to see each playbook's time.
 import json
 import os
 import signal
-import subprocess
-import threading
 import time
 import urllib.request
 import uuid
 
 import pytest
 import stack_support
-from conftest import Emulator, free_port
+from conftest import Emulator
 
 TIMINGS = {}
 # Every failing run must end within this many seconds (the retry configuration and the roles' waits bound it).
 BOUND = 120
-# The local run's extra environment: WordPress must not try wordpress.org offline, and the entrypoint's wait
-# for the database is shortened so that the database fault is reported in seconds.
-DB_WAIT = 15
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -89,33 +84,9 @@ def run_until(stack, playbook, label, marker, action, *args, **extra_vars):
 
     Returns ``(Run, seconds from the action to the run's end)``; the action is called at most once.
     """
-    variables = {"autostack_stack_name": stack.name, "autostack_outputs_dir": stack.outputs_dir}
-    variables.update(extra_vars)
-    command = [os.path.join(stack_support.BIN, "ansible-playbook"), playbook, "-e", json.dumps(variables)] + list(args)
-    started = time.monotonic()
-    proc = subprocess.Popen(command, cwd=stack_support.TOP, env=stack.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    stderr = []
-    reader = threading.Thread(target=lambda: stderr.append(proc.stderr.read()), daemon=True)
-    reader.start()
-    lines, acted = [], None
-    deadline = started + 900
-    for line in proc.stdout:
-        lines.append(line)
-        if acted is None and marker in line:
-            action()
-            acted = time.monotonic()
-        if time.monotonic() > deadline:
-            proc.kill()
-            break
-    proc.wait(timeout=BOUND)
-    reader.join(timeout=10)
-    ended = time.monotonic()
-    completed = subprocess.CompletedProcess(command, proc.returncode, "".join(lines), "".join(stderr))
-    run = stack_support.Run(completed, ended - started)
-    TIMINGS["%s (%s)" % (label, stack.name)] = round(run.seconds, 1)
-    print("%-60s %6.1f s  changed=%s rc=%d" % (label, run.seconds, run.changed, proc.returncode))
-    assert acted is not None, "never saw %r in the output:\n%s" % (marker, run.output[-5000:])
-    return run, ended - acted
+    run = stack.run_until(playbook, label, marker, lambda proc: action(), *args, timeout=900, **extra_vars)
+    assert run.acted, "never saw %r in the output:\n%s" % (marker, run.output[-5000:])
+    return run, run.after_action
 
 
 @pytest.fixture
@@ -302,52 +273,3 @@ def test_docker_engine_down_is_named(emulator, tmp_path):
     assert "The Docker engine at %s does not answer (Error connecting:" % nothing in output
     assert "Start it (systemctl start docker), or point DOCKER_HOST at an engine that runs" in output
     assert "this run made no change to the stack before it stopped" in flat(summary(run.output))
-
-
-# --- the database --------------------------------------------------------------------------------------------
-
-
-def test_database_down_during_verify_is_named(private, tmp_path):
-    import docker
-
-    private.start()
-    stack = stack_support.Stack(private, tmp_path, name("db"), TIMINGS)
-    engine = docker.from_env()
-    image = None
-    try:
-        for playbook in ("infrastructure", "image", "deploy"):
-            stack.run("playbooks/%s.yml" % playbook, playbook + ".yml").check()
-        image = stack.outputs()["wp_image_uri"]
-        database = stack.name + "-db"
-
-        def kill_database():
-            engine.containers.get(database).kill()
-
-        # The local database is up and healthy once the role moves on to the administrator's secret; killed then,
-        # it is down when the WordPress container starts and waits for it.
-        local_vars = {
-            "ecs_local_port": free_port(),
-            "ecs_local_environment": {
-                "WORDPRESS_CONFIG_EXTRA": "define('WP_HTTP_BLOCK_EXTERNAL', true);",
-                "WORDPRESS_DB_WAIT_TIMEOUT": str(DB_WAIT),
-            },
-        }
-        run, after_kill = run_until(stack, "playbooks/verify.yml", "verify.yml, database killed",
-                                    "TASK [autostack.wordpress.ecs_local : Ensure the WordPress administrator's secret exists", kill_database,
-                                    **local_vars)
-        output = failed_quickly(run)
-        assert after_kill < DB_WAIT + 60, "the run went on for %.0f s after the database stopped" % after_kill
-        assert "WordPress container %s-wordpress" % stack.name in output
-        # Docker restarts the container (restart policy unless-stopped): the exit code is gone, its message is quoted.
-        assert "its entrypoint exited and Docker restarted it" in output or "exit code 69" in output
-        assert "not reachable over TCP after %ds" % DB_WAIT in output
-        assert "The database is not reachable: nothing answered on" in output
-        assert "The local database container %s must run on the network %s-local" % (database, stack.name) in output
-    finally:
-        # The Docker side of the local run (containers, volumes, network), then the image; the emulator's state goes with it.
-        stack.run("playbooks/destroy.yml", "destroy.yml --tags ecs_local", "--tags", "ecs_local")
-        if image:
-            try:
-                engine.images.remove(image, force=True)
-            except docker.errors.ImageNotFound:
-                pass
