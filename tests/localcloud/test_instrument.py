@@ -67,7 +67,7 @@ def test_the_log_can_be_reset(emulator, aws, seq):
 def test_a_fault_answers_in_the_services_own_format_then_is_spent(emulator, seq, service, call_name, action, code):
     call(emulator, "POST", "/_localcloud/faults", {"action": action, "code": code, "count": 2})
     without_retries = client(emulator, service, 1)
-    for _ in range(2):
+    for _attempt in range(2):
         with pytest.raises(ClientError) as error:
             getattr(without_retries, call_name)()
         assert error.value.response["Error"]["Code"] == code

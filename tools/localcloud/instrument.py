@@ -130,13 +130,14 @@ def _faults_endpoint(environ, start_response):
 
 def _take_fault(service, action):
     with _lock:
-        for fault in _faults:
-            if fault["action"] == action and fault["service"] in ("", service):
-                fault["count"] -= 1
-                if fault["count"] <= 0:
-                    _faults.remove(fault)
-                return dict(fault)
-    return None
+        matching = [fault for fault in _faults if fault["action"] == action and fault["service"] in ("", service)]
+        if not matching:
+            return None
+        fault = matching[0]
+        fault["count"] -= 1
+        if fault["count"] <= 0:
+            _faults.remove(fault)
+        return dict(fault)
 
 
 def _error_response(start_response, fault, protocol):
