@@ -148,7 +148,7 @@ def test_control_good_input_passes_validation_with_only_the_region_read(emulator
 def test_control_a_run_that_acts_is_counted(emulator, tmp_path):
     """The same counter sees a run that goes past validation: requests > 0 (check mode on a new stack)."""
     name = "ctl%s" % RUN
-    _, run, served = run_site(emulator, tmp_path, name, ["--tags", "vpc", "--check"], {})
+    run, served = run_site(emulator, tmp_path, name, ["--tags", "vpc", "--check"], {})[1:]
     assert run.proc.returncode == 0, run.output[-5000:]
     actions = [request["action"] for request in served]
     assert len(actions) > len(REGION_READ) and "DescribeVpcs" in actions, actions
@@ -159,7 +159,7 @@ def test_control_a_run_that_acts_is_counted(emulator, tmp_path):
 def test_a_tag_scoped_run_validates_every_role(emulator, tmp_path):
     """--tags image runs the image phase only, yet a bad database setting stops it, with no AWS call at all
     (the region check belongs to runs that build the network)."""
-    _, run, served = run_site(emulator, tmp_path, "tag%s" % RUN, ["--tags", "image", "--check"], {"rds_port": 80})
+    run, served = run_site(emulator, tmp_path, "tag%s" % RUN, ["--tags", "image", "--check"], {"rds_port": 80})[1:]
     assert run.proc.returncode != 0
     assert "rds_port=80" in flat(run.output)
     assert served == []
