@@ -133,11 +133,11 @@ def test_survey_question_matches_the_role_argument_spec(variable):
 
 def test_stack_name_length_is_the_vpc_role_limit():
     with open(os.path.join(TOP, "roles", "vpc", "tasks", "validate.yml")) as handle:
-        pattern = re.search(r"autostack_stack_name is match\('\^\[A-Za-z0-9\]\[A-Za-z0-9-\]\{0,(\d+)\}\$'\)", handle.read())
+        pattern = re.search(r"autostack_stack_name is match\('\^\[A-Za-z0-9\]\(\[A-Za-z0-9\]\|-\(\?!-\)\)\{0,(\d+)\}\$'\)", handle.read())
     assert pattern, "roles/vpc/tasks/validate.yml no longer checks the stack name as expected"
     question = QUESTIONS["autostack_stack_name"]
     assert (question["min"], question["max"]) == (1, int(pattern.group(1)) + 1)
-    assert re.match(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$", question["default"])
+    assert re.match(r"^[A-Za-z0-9]([A-Za-z0-9]|-(?!-)){0,39}$", question["default"]) and not question["default"].endswith("-")
 
 
 def tags_of(playbook):

@@ -295,8 +295,11 @@ def test_new_image_makes_a_new_revision(emulator, stack, first_deploy):
 
 def test_wait_is_bounded_and_says_why(stack, first_deploy):
     """ecs_service_wait where no task ever runs (the local cloud): the wait ends at its timeout and says why."""
+    # With autostack_run_tasks_locally (the local inventory) the validation refuses ecs_service_wait outright:
+    # pretend to be an account whose tasks never start.
     waited = stack.deploy(
-        "deploy.yml, waiting at most 3 s", ecs_service_wait=True, ecs_service_wait_timeout=3, ecs_service_wait_delay=1
+        "deploy.yml, waiting at most 3 s", ecs_service_wait=True, ecs_service_wait_timeout=3, ecs_service_wait_delay=1,
+        autostack_run_tasks_locally=False,
     )
     assert waited.proc.returncode != 0
     assert (
