@@ -186,9 +186,9 @@ def test_emulator_down_is_named_and_nothing_is_made(private, tmp_path):
 def test_emulator_stopped_during_infrastructure_leaves_a_reported_partial_stack(private, tmp_path):
     private.start()
     stack = stack_support.Stack(private, tmp_path, name("half"), TIMINGS)
-    # The network is built and recorded when the database role starts: stop the local cloud then.
+    # The network is built and recorded when the database role starts acting: stop the local cloud then.
     run, after_stop = run_until(stack, "playbooks/infrastructure.yml", "infrastructure.yml, emulator stopped at rds",
-                                "TASK [autostack.wordpress.rds :", private.stop)
+                                "TASK [autostack.wordpress.rds : Create or update the database]", private.stop)
     failed_quickly(run)
     assert after_stop < 60, "the run went on for %.0f s after the emulator stopped" % after_stop
     # The module that failed says it in its words ("Failed to describe vpcs", "Could not connect to the endpoint
@@ -223,10 +223,11 @@ def test_wrong_credentials_fail_at_the_first_call(private, tmp_path):
     assert "this run made no change to the stack before it stopped" in report
     assert "credentials: AWS refused them (AuthFailure, task 'vpc : " in report
     assert "On the local cloud they are autostack_aws_access_key and autostack_aws_secret_key" in report
-    # The first AWS call was refused and was the only one; only where the stack lives was recorded.
+    # The first AWS call (the validation's AZ check, before anything is made) was refused and was the only one;
+    # nothing was recorded.
     requests = requests_since(private, 0)
     assert [(entry["action"], entry["status"]) for entry in requests] == [("DescribeAvailabilityZones", 401)]
-    assert set(stack.outputs()) == {"stack", "updated_at", "region", "endpoint_url"}
+    assert stack.outputs() is None
 
 
 # --- the registry and the Docker engine ---------------------------------------------------------------------
