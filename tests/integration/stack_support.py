@@ -59,6 +59,25 @@ AUDIT = """
 """
 
 
+def descendants(pid):
+    """The processes started by ``pid``, and theirs (Linux /proc)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class Run:
     def __init__(self, proc, seconds):
         self.proc = proc
@@ -125,11 +144,12 @@ class Stack:
 
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
-        acted = None
+        acted, workers = None, []
         while proc.poll() is None and time.monotonic() - started < timeout:
             if seen.wait(1):
                 time.sleep(delay)
                 if proc.poll() is None:
+                    workers = descendants(proc.pid)
                     action(proc)
                     acted = time.monotonic()
                 break
@@ -140,6 +160,14 @@ class Stack:
             proc.wait(timeout=30)
         reader.join(timeout=30)
         finished = time.monotonic()
+        # ansible-core runs each task in a worker of its own session (WorkerProcess._detach): a signal to the run's
+        # process group does not reach it, and a SIGKILLed run leaves it running. Whatever the action left of them
+        # goes now, so that the next run does not meet this one's worker.
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         run = Run(subprocess.CompletedProcess(command, proc.returncode, "".join(lines), ""), finished - started)
         run.acted = acted is not None
         run.after_action = finished - acted if acted else None
