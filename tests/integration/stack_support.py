@@ -59,21 +59,28 @@ AUDIT = """
 """
 
 
+def _stat(pid):
+    """(parent pid, start time) of a process, from /proc/<pid>/stat; None when it is gone."""
+    try:
+        with open("/proc/%s/stat" % pid) as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return int(fields[1]), int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def descendants(pid):
-    """The processes started by ``pid``, and theirs (Linux /proc)."""
+    """The processes started by ``pid``, and theirs, as (pid, start time) (Linux /proc)."""
     children = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
-            try:
-                with open("/proc/%s/stat" % entry) as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
+            stat = _stat(entry)
+            if stat:
+                children.setdefault(stat[0], []).append((int(entry), stat[1]))
     found, todo = [], [pid]
     while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
+        for child, started in children.get(todo.pop(), []):
+            found.append((child, started))
             todo.append(child)
     return found
 
@@ -163,11 +170,13 @@ class Stack:
         # ansible-core runs each task in a worker of its own session (WorkerProcess._detach): a signal to the run's
         # process group does not reach it, and a SIGKILLed run leaves it running. Whatever the action left of them
         # goes now, so that the next run does not meet this one's worker.
-        for pid in workers:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        for pid, started_at in workers:
+            stat = _stat(pid)
+            if stat and stat[1] == started_at:  # the same process, not a new one with its pid
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         run = Run(subprocess.CompletedProcess(command, proc.returncode, "".join(lines), ""), finished - started)
         run.acted = acted is not None
         run.after_action = finished - acted if acted else None

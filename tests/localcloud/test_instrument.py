@@ -40,7 +40,10 @@ def test_each_api_request_is_logged_with_its_service_and_action(emulator, aws, s
     aws("ecs").list_clusters()
     aws("rds").describe_db_instances()
     aws("elbv2").describe_load_balancers()
-    call(emulator, "GET", "/moto-api/data.json")
+    try:
+        call(emulator, "GET", "/moto-api/data.json")
+    except urllib.error.HTTPError:
+        pass  # moto cannot always serialise every backend (a long session's emulator): not what is tested here
     logged = [(r["service"], r["action"], r["status"]) for r in since(emulator, seq)]
     assert logged == [
         ("ec2", "DescribeVpcs", 200),
